@@ -1,0 +1,1 @@
+"""nova-pwnetizer: live cloning of running virtual machines for OpenStack."""

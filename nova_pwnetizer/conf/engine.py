@@ -1,0 +1,64 @@
+"""Options of the live clone engine, group [pwnetizer]."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('pwnetizer', title='Live clone engine',
+                     help='How nova-pwnetizer clones running domains live.')
+
+OPTS = [
+    cfg.HostAddressOpt(
+        'migration_address',
+        help='Address of the target host that the source connects to for the '
+             'memory and disk streams. Default: 127.0.0.1 for a clone on the '
+             'same host, else the host name of the target libvirt URI.'),
+    cfg.PortOpt('port_min', default=49152,
+                help='Lowest TCP port the clone listens on for the streams.'),
+    cfg.PortOpt('port_max', default=49215,
+                help='Highest TCP port the clone listens on for the streams.'),
+    cfg.IntOpt('downtime_limit_ms', default=50, min=1, max=60000,
+               help='Longest pause of the source that QEMU may plan for the final '
+                    'memory copy, in milliseconds.'),
+    cfg.IntOpt('bandwidth_mib', default=0, min=0,
+               help='Bandwidth cap of the memory copy in MiB/s; 0 means none.'),
+    cfg.BoolOpt('auto_converge', default=True,
+                help='Throttle the source vCPUs when the memory copy does not '
+                     'converge (busy guests).'),
+    cfg.BoolOpt('xbzrle', default=False,
+                help='Send only the changed bytes of pages dirtied again (uses CPU '
+                     'and a cache on both sides).'),
+    cfg.StrOpt('disk_dir',
+               help='Directory for the clone disks on the target host. Default: '
+                    'the directory of each source disk.'),
+    cfg.IntOpt('clone_timeout', default=600, min=1,
+               help='Seconds any one wait of a clone may take (disk copy, memory '
+                    'copy, switch-over) before the clone is rolled back.'),
+    cfg.IntOpt('unplug_timeout', default=20, min=1,
+               help='Seconds the guest has to release an inherited NIC.'),
+    cfg.BoolOpt('persistent', default=True,
+                help='Define clones persistently (they survive a libvirtd restart '
+                     'and can be started again).'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def clone_options(conf, **overrides):
+    """CloneOptions from the [pwnetizer] group, with per-call overrides."""
+    from nova_pwnetizer.virt.engine import options
+    group = conf.pwnetizer
+    values = dict(
+        migration_address=group.migration_address,
+        port_range=(group.port_min, group.port_max),
+        downtime_limit_ms=group.downtime_limit_ms,
+        bandwidth_mib=group.bandwidth_mib,
+        auto_converge=group.auto_converge,
+        xbzrle=group.xbzrle,
+        disk_dir=group.disk_dir,
+        timeout_s=float(group.clone_timeout),
+        unplug_timeout_s=float(group.unplug_timeout),
+        persistent=group.persistent)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return options.CloneOptions(**values)

@@ -1,0 +1,1 @@
+"""Hypervisor side of nova-pwnetizer: the clone engine and Nova's driver."""

@@ -1,0 +1,394 @@
+"""The phase runner of one live clone, with its rollback.
+
+Phases: validate, prepare, start-clone, disk-sync, memory, switch-over,
+finalize, nic-swap, persist.  Every step that creates something pushes its
+undo; on any failure (an exception, a QEMU that dies, a timeout, Ctrl-C)
+the undos run in reverse, the source is left running and unpaused, and
+:class:`~.exception.CloneFailed` names the phase.
+"""
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid as uuidlib
+
+from nova_pwnetizer.virt.engine import checks
+from nova_pwnetizer.virt.engine import domainxml
+from nova_pwnetizer.virt.engine import events as events_mod
+from nova_pwnetizer.virt.engine import exception
+from nova_pwnetizer.virt.engine import metadata
+from nova_pwnetizer.virt.engine import migration
+from nova_pwnetizer.virt.engine import mirror
+from nova_pwnetizer.virt.engine import nics
+from nova_pwnetizer.virt.engine import options as options_mod
+from nova_pwnetizer.virt.engine import result as result_mod
+from nova_pwnetizer.virt.engine import storage
+
+LOG = logging.getLogger(__name__)
+
+LOCK_DIR = '/run/pwnetizer'
+
+
+def _no_progress(phase, fraction, message):
+    pass
+
+
+class CloneJob:
+    """Clone the running ``source`` Guest onto ``target`` (a Host)."""
+
+    def __init__(self, source, target=None, options=None, progress=None):
+        self.source = source
+        self.target = target or source.host
+        self.options = (options or options_mod.CloneOptions()).validate()
+        self.progress = progress or _no_progress
+        self.same_host = self.target.same_as(source.host)
+        self.result = result_mod.CloneResult(source=source.name, source_uuid=source.uuid,
+                                             target_uri=self.target.uri)
+        self.events = events_mod.EventHub()
+        self.clone = None
+        self.phase = None
+        self._undo = []
+        self._t0 = None
+        self._phase_t = None
+
+    # -- helpers -----------------------------------------------------------
+
+    def _enter(self, phase, message=None):
+        now = time.monotonic()
+        if self.phase is not None:
+            self.result.phases[self.phase] = round(now - self._phase_t, 4)
+        self.phase, self._phase_t = phase, now
+        if phase is not None:
+            self.progress(phase, None, message or phase)
+
+    def _push(self, what, fn, *args, **kwargs):
+        self._undo.append((what, lambda: fn(*args, **kwargs)))
+
+    def _elapsed(self):
+        return time.monotonic() - self._t0
+
+    # -- entry point ---------------------------------------------------------
+
+    def run(self):
+        """Make the clone; return a :class:`CloneResult`."""
+        events_mod.start_event_loop()
+        self._t0 = time.monotonic()
+        with self._source_lock():
+            try:
+                self._enter('validate', 'checking %s' % self.source.name)
+                self._validate()
+                self._enter('prepare', 'creating disks for %s' % self.identity.name)
+                self._prepare()
+                self._enter('start-clone', 'starting %s' % self.identity.name)
+                self._start_clone()
+                self._enter('disk-sync', 'copying disks')
+                self._sync_disks()
+                self._enter('memory', 'copying memory')
+                self._migrate_memory()
+                self._enter('switchover')
+                self._switch_over()
+                self._enter('finalize')
+                self._finalize_clone()
+                self._enter('nic-swap', 'giving the clone its own NICs')
+                self._swap_nics()
+                self._enter('persist')
+                self._persist()
+                self._enter(None)
+            except BaseException as exc:
+                failed_phase = self.phase
+                self._enter(None)
+                self._rollback()
+                if isinstance(exc, (exception.SourceNotCloneable, exception.NameInUse,
+                                    exception.InvalidOptions)):
+                    raise
+                reason = ('interrupted' if not isinstance(exc, Exception)
+                          else getattr(exc, 'message', None) or str(exc) or repr(exc))
+                raise exception.CloneFailed(failed_phase, reason) from exc
+            finally:
+                self.events.close()
+        self.result.time_to_ready = round(self._elapsed(), 4)
+        self.progress('done', 1.0, '%s ready' % self.result.name)
+        return self.result
+
+    @contextlib.contextmanager
+    def _source_lock(self):
+        os.makedirs(LOCK_DIR, exist_ok=True)
+        path = os.path.join(LOCK_DIR, '%s.lock' % self.source.uuid)
+        with open(path, 'w') as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise exception.SourceNotCloneable(
+                    self.source.name, ['another clone of it is in progress'])
+            yield
+
+    # -- phases ------------------------------------------------------------
+
+    def _validate(self):
+        source_tree = self.source.tree(migratable=True)
+        self.live_tree = self.source.tree()
+        reasons = checks.check_source(self.source, self.live_tree)
+        reasons += checks.check_hosts(self.source.host, self.target, source_tree.get('type'))
+        if not reasons:
+            reasons += checks.check_target_machine(source_tree, self.target)
+            reasons += storage.check_removable_media(self.live_tree, self.target,
+                                                     self.same_host)
+        nic_count = len(domainxml.interfaces(source_tree))
+        if self.options.macs is not None and len(self.options.macs) != nic_count:
+            reasons.append('%d MACs given for %d NICs' % (len(self.options.macs), nic_count))
+        if self.options.nic_models is not None and len(self.options.nic_models) != nic_count:
+            reasons.append('%d NIC models given for %d NICs'
+                           % (len(self.options.nic_models), nic_count))
+        if reasons:
+            raise exception.SourceNotCloneable(self.source.name, reasons)
+        self.source_tree = source_tree
+
+        name = self.options.name or self._free_name()
+        if self.target.exists(name=name):
+            raise exception.NameInUse('a domain named %r already exists on %s'
+                                      % (name, self.target.uri))
+        self.identity = domainxml.Identity(
+            name=name, uuid=str(uuidlib.uuid4()),
+            genid=str(uuidlib.uuid4()) if source_tree.find('genid') is not None else None)
+        for el, attr in domainxml.chardev_paths(source_tree):
+            path = el.get(attr)
+            self.identity.paths[path] = domainxml.clone_path(
+                path, self.source.name, self.source.uuid, self.identity)
+        self.disks = storage.plan(self.source, self.live_tree, self.target, self.identity,
+                                  self.same_host, self.options.disk_dir)
+        taken = storage.existing_files(
+            self.target, [d.clone_path for d in self.disks]
+            + [p for p in self.identity.paths.values() if not p.endswith('.sock')])
+        if taken:
+            raise exception.NameInUse('files for the clone already exist on the target: %s'
+                                      % ', '.join(taken))
+        self.address = self.options.migration_address or self._default_address()
+        self.result.name, self.result.uuid = name, self.identity.uuid
+        self.result.disk_sync = {d.dev: d.sync for d in self.disks}
+
+    def _free_name(self):
+        base = self.source.name + '-clone-'
+        n = 1
+        while self.target.exists(name=base + str(n)):
+            n += 1
+        return base + str(n)
+
+    def _default_address(self):
+        if self.same_host:
+            return '127.0.0.1'
+        if self.target.hostname:
+            return self.target.hostname
+        raise exception.InvalidOptions(
+            'cannot tell the target host address from %s: pass a migration address'
+            % self.target.uri)
+
+    def _family_info(self):
+        parent = metadata.of_tree(self.live_tree)
+        return metadata.CloneInfo(
+            family=parent.family if parent else self.source.uuid,
+            source_uuid=self.source.uuid, source_name=self.source.name,
+            source_host=self.source.host.uri, created=metadata.now(),
+            generation=(parent.generation + 1) if parent else 1,
+            owner_pid=os.getpid(), owner_host=socket.gethostname(),
+            devices=dict(self.options.device_models or {}))
+
+    def _prepare(self):
+        paths = [d.clone_path for d in self.disks] + list(self.identity.paths.values())
+        for directory in storage.directories(paths):
+            self.target.ensure_directory(directory)
+        for disk in self.disks:
+            storage.create(self.target, disk)
+            self._push('delete %s' % disk.clone_path, self.target.delete_file,
+                       disk.clone_path)
+        self.info = self._family_info()
+        self.result.family = self.info.family
+        self.incoming_tree = domainxml.build_incoming(
+            self.source_tree, self.identity, {d.dev: d.clone_path for d in self.disks},
+            self.info.to_xml())
+
+    def _start_clone(self):
+        for path in self.identity.paths.values():
+            self._push('delete %s' % path, self.target.delete_file, path)
+        self.clone = self.target.create_guest(domainxml.tostring(self.incoming_tree),
+                                              paused=True)
+        self._push('destroy clone %s' % self.identity.name, self._destroy_clone)
+        self.events.watch('clone', self.clone)
+        self.events.watch('source', self.source)
+        status = self.clone.qmp('query-status')['status']
+        if status != 'inmigrate':
+            raise exception.PwnetizerError('clone QEMU is %s, not waiting for the '
+                                           'migration stream' % status)
+
+    def _sync_disks(self):
+        self.copy = mirror.DiskCopy(self.source, self.clone, self.disks, self.events,
+                                    self.address, self.options.port_range,
+                                    self.options.timeout_s)
+        self._push('remove NBD exports and mirrors', self.copy.abort)
+        self.copy.start_exports()
+        self.copy.start_mirrors()
+
+        def tick():
+            done, total = self.copy.progress()
+            if total:
+                self.progress('disk-sync', done / total,
+                              'disks %d/%d MiB' % (done >> 20, total >> 20))
+        self.copy.wait_ready(on_tick=tick)
+
+    def _migrate_memory(self):
+        self.migration = migration.MemoryMigration(self.source, self.clone, self.events,
+                                                   self.options, self.address)
+        self._push('restore migration settings', self.migration.restore)
+        self.migration.configure()
+        self._push('cancel migration', self.migration.cancel)
+        self.migration.start()
+
+        def tick():
+            self.copy.assert_healthy()
+            done, total, remaining = self.migration.progress()
+            if total:
+                self.progress('memory', 1 - remaining / total if total else None,
+                              'memory %d MiB sent, %d MiB left'
+                              % (done >> 20, remaining >> 20))
+        self.migration.wait_pre_switchover(on_tick=tick)
+
+    def _switch_over(self):
+        # The source is paused now (QEMU stopped it at pre-switchover).
+        t_pre = time.monotonic()
+        self.copy.complete()
+        self.migration.continue_switchover()
+        self.migration.wait_source_completed()
+        if self.options.switchover_hook is not None:
+            self.migration.wait_clone_completed()
+            self.options.switchover_hook(self.source, self.clone)
+        self._resume_source()
+        self.result.switchover_ms = round((time.monotonic() - t_pre) * 1000, 2)
+        stats = self.migration.stats()
+        self.migration.restore()
+        ram = stats.get('ram') or {}
+        self.result.downtime_ms = stats.get('downtime')
+        self.result.memory_bytes = ram.get('transferred', 0)
+        self.result.memory_total_bytes = ram.get('total', 0)
+        self.result.disk_bytes = self.copy.bytes_copied
+        self._record_source_pause()
+
+    def _resume_source(self):
+        """Resume the source as soon as QEMU lets us (it leaves finish-migrate)."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.source.resume()
+                return
+            except Exception as e:  # libvirtError: "Migration is not finalized yet"
+                if time.monotonic() > deadline:
+                    raise exception.PwnetizerError('cannot resume the source: %s' % e)
+                time.sleep(0.001)
+
+    def _record_source_pause(self):
+        stops = self.events.events('source', 'STOP')
+        try:
+            resume = self.events.wait(lambda e: e.role == 'source' and e.name == 'RESUME',
+                                      5, 'the source RESUME event')
+        except exception.CloneTimeout:
+            return
+        if stops:
+            self.result.source_paused_ms = round(
+                (resume.timestamp - stops[-1].timestamp) * 1000, 2)
+
+    def _finalize_clone(self):
+        self.migration.wait_clone_completed()
+        self.copy.stop_exports()
+        if self.options.start:
+            self.clone.resume()
+            self.result.running = True
+        self.result.time_to_running = round(self._elapsed(), 4)
+
+    def _final_interfaces(self):
+        source_ifaces = domainxml.interfaces(self.source_tree)
+        macs = self.options.macs or self._new_macs(len(source_ifaces))
+        models = self.options.nic_models or [None] * len(source_ifaces)
+        finals = []
+        for iface, mac, model in zip(source_ifaces, macs, models):
+            finals.append(domainxml.final_interface(iface, mac, model))
+            old_model = iface.find('model')
+            self.result.nics.append({
+                'old_mac': iface.find('mac').get('address'), 'mac': mac,
+                'model': model or (old_model.get('type') if old_model is not None else None)})
+        return finals
+
+    def _new_macs(self, count):
+        taken = {m.get('address') for g in self.target.list_guests()
+                 for m in g.tree().iterfind('devices/interface/mac')}
+        macs = []
+        while len(macs) < count:
+            mac = domainxml.random_mac()
+            if mac not in taken and mac not in macs:
+                macs.append(mac)
+        return macs
+
+    def _swap_nics(self):
+        self.final_interfaces = self._final_interfaces()
+        if not self.final_interfaces or not self.options.start:
+            return
+        self.result.nic_swap_s = round(nics.swap(
+            self.clone, self.events, self.final_interfaces,
+            self.options.unplug_timeout_s), 4)
+
+    def _persist(self):
+        self.info.state = 'ready'
+        self.info.owner_pid = self.info.owner_host = None
+        self.info.devices.update({'nic%d' % i: n['model']
+                                  for i, n in enumerate(self.result.nics) if n['model']})
+        self.result.devices = dict(self.info.devices)
+        tree = domainxml.build_persistent(self.incoming_tree, self.final_interfaces,
+                                          self.info.to_xml())
+        if self.options.persistent:
+            self.target.conn.defineXML(domainxml.tostring(tree))
+            self.result.persistent = True
+        self.clone.set_metadata(self.info.to_xml(qualified=False), metadata.PREFIX, metadata.NAMESPACE,
+                                live=True)
+
+    # -- rollback ----------------------------------------------------------
+
+    def _destroy_clone(self):
+        if self.clone is None:
+            return
+        self.events.unwatch_critical('clone')
+        self.clone.destroy()
+        self.clone.undefine()
+
+    def _rollback(self):
+        with _sigint_deferred():
+            while self._undo:
+                what, undo = self._undo.pop()
+                try:
+                    undo()
+                except Exception as e:  # keep undoing whatever fails
+                    LOG.error('rollback step "%s" failed: %s', what, e)
+            self._ensure_source_running()
+
+    def _ensure_source_running(self):
+        try:
+            if self.source.state == 'paused':
+                LOG.warning('resuming %s after a failed clone', self.source.name)
+                self._resume_source()
+        except Exception as e:
+            LOG.error('could not resume the source %s: %s', self.source.name, e)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Let a rollback finish even if Ctrl-C is pressed again."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = signal.signal(signal.SIGINT, lambda *a: pending.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

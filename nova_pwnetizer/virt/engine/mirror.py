@@ -1,0 +1,187 @@
+"""Disk copy: the clone exports its new disks over NBD, the source mirrors.
+
+The clone's QEMU (waiting for the migration stream) serves its empty disks
+with ``nbd-server-start`` + ``block-export-add``; the source attaches each
+export as an NBD node and runs ``blockdev-mirror`` into it with
+``copy-mode: write-blocking``, so that once a job is ready every guest
+write reaches both sides before it completes.  At switch-over (source
+paused) a soft ``block-job-cancel`` leaves each copy consistent and the
+NBD nodes go away before the migration finishes, as libvirt does it.
+"""
+
+import logging
+
+from nova_pwnetizer.virt.engine import exception
+from nova_pwnetizer.virt.engine import ports
+
+LOG = logging.getLogger(__name__)
+
+# Events that end a mirror job before the engine asked it to finish.
+_FAILED = ('BLOCK_JOB_ERROR', 'BLOCK_JOB_COMPLETED', 'BLOCK_JOB_CANCELLED')
+
+
+class DiskCopy:
+    """The NBD exports and mirror jobs of one clone."""
+
+    def __init__(self, source, clone, plans, events, address, port_range, timeout):
+        self.source = source
+        self.clone = clone
+        self.plans = plans
+        self.events = events
+        self.address = address
+        self.port_range = port_range
+        self.timeout = timeout
+        self.port = None
+        self.bytes_copied = 0
+        self._exports = []
+        self._nodes = []
+        self._jobs = []
+        self._server = False
+
+    # -- clone side --------------------------------------------------------
+
+    def start_exports(self):
+        def listen(port):
+            self.clone.qmp('nbd-server-start', addr={
+                'type': 'inet', 'data': {'host': self.address, 'port': str(port)}})
+        self.port = ports.listen_on_free_port(*self.port_range, listen, 'the NBD server')
+        self._server = True
+        for plan in self.plans:
+            self.clone.qmp('block-export-add', type='nbd', id=plan.export,
+                           **{'node-name': self.clone.node_for_alias(plan.alias)},
+                           name=plan.export, writable=True)
+            self._exports.append(plan.export)
+
+    def stop_exports(self):
+        """Remove the exports (waiting until they are gone) and the server."""
+        since = self.events.mark()
+        for export in list(self._exports):
+            try:
+                self.clone.qmp('block-export-del', id=export)
+            except exception.QMPError as e:
+                if 'not found' not in (e.desc or '').lower():
+                    raise
+                self._exports.remove(export)
+        for export in list(self._exports):
+            self.events.wait(
+                lambda e, x=export: e.role == 'clone' and e.name == 'BLOCK_EXPORT_DELETED'
+                and e.data.get('id') == x,
+                self.timeout, 'NBD export %s to close' % export, since=since)
+            self._exports.remove(export)
+        if self._server:
+            self.clone.qmp('nbd-server-stop')
+            self._server = False
+
+    # -- source side -------------------------------------------------------
+
+    def start_mirrors(self):
+        for plan in self.plans:
+            self.source.qmp('blockdev-add', driver='nbd', **{'node-name': plan.nbd_node},
+                            server={'type': 'inet', 'host': self.address,
+                                    'port': str(self.port)},
+                            export=plan.export)
+            self._nodes.append(plan.nbd_node)
+            self.source.qmp('blockdev-mirror', **{
+                'job-id': plan.job_id,
+                'device': self.source.node_for_alias(plan.alias),
+                'target': plan.nbd_node,
+                'sync': plan.sync,
+                'copy-mode': 'write-blocking',
+            })
+            self._jobs.append(plan.job_id)
+
+    def _job_event(self, job, names):
+        return lambda e: (e.role == 'source' and e.name in names
+                          and e.data.get('device') == job)
+
+    @staticmethod
+    def _raise_if_failed(event):
+        if event.name in _FAILED:
+            raise exception.PwnetizerError('disk copy %s stopped: %s' % (
+                event.data.get('device'), event.data.get('error')
+                or event.data.get('operation') or event.name.lower()))
+
+    def _check_failed(self):
+        for event in self.events.events('source'):
+            if event.data.get('device') in self._jobs:
+                self._raise_if_failed(event)
+
+    def progress(self):
+        """(bytes done, bytes total) over all mirror jobs."""
+        done = total = 0
+        for job in self.source.qmp('query-block-jobs'):
+            if job.get('device') in self._jobs:
+                done += job.get('offset', 0)
+                total += job.get('len', 0)
+        return done, total
+
+    def wait_ready(self, on_tick=None):
+        for job in self._jobs:
+            def ready(event, job=job):
+                if event.role != 'source' or event.data.get('device') != job:
+                    return False
+                self._raise_if_failed(event)
+                return event.name == 'BLOCK_JOB_READY'
+            self.events.wait(ready, self.timeout, 'disk copy %s to catch up' % job,
+                             on_tick=on_tick)
+
+    def assert_healthy(self):
+        """Raise if a mirror job failed after it became ready."""
+        self._check_failed()
+
+    def complete(self):
+        """At switch-over (source paused): finish the copies, drop NBD nodes."""
+        self._check_failed()
+        since = self.events.mark()
+        for job in self._jobs:
+            self.source.qmp('block-job-cancel', device=job)
+        for job in list(self._jobs):
+            event = self.events.wait(
+                self._job_event(job, ('BLOCK_JOB_COMPLETED', 'BLOCK_JOB_CANCELLED')),
+                self.timeout, 'disk copy %s to finish' % job, since=since)
+            if event.data.get('error'):
+                raise exception.PwnetizerError(
+                    'disk copy %s failed: %s' % (job, event.data['error']))
+            self.bytes_copied += event.data.get('offset', 0)
+            self._jobs.remove(job)
+        self._delete_nodes()
+
+    def _delete_nodes(self):
+        for node in list(self._nodes):
+            self.source.qmp('blockdev-del', **{'node-name': node})
+            self._nodes.remove(node)
+
+    # -- rollback ------------------------------------------------------------
+
+    def abort(self):
+        """Cancel whatever runs and remove every node and export (idempotent)."""
+        since = self.events.mark()
+        running = {j['device'] for j in self._safe(self.source, 'query-block-jobs') or []}
+        for job in list(self._jobs):
+            if job in running:
+                self._safe(self.source, 'block-job-cancel', device=job, force=True)
+                try:
+                    self.events.wait(
+                        self._job_event(job, ('BLOCK_JOB_COMPLETED', 'BLOCK_JOB_CANCELLED')),
+                        30, 'disk copy %s to stop' % job, since=since)
+                except exception.PwnetizerError as e:
+                    LOG.warning('mirror %s did not stop: %s', job, e)
+            self._jobs.remove(job)
+        for node in list(self._nodes):
+            self._safe(self.source, 'blockdev-del', **{'node-name': node})
+            self._nodes.remove(node)
+        if self.clone is not None and self.clone.is_active():
+            for export in list(self._exports):
+                self._safe(self.clone, 'block-export-del', id=export, mode='hard')
+            if self._server:
+                self._safe(self.clone, 'nbd-server-stop')
+        self._exports = []
+        self._server = False
+
+    @staticmethod
+    def _safe(guest, command, **args):
+        try:
+            return guest.qmp(command, **args)
+        except Exception as e:  # rollback goes on whatever fails
+            LOG.warning('%s on %s failed during rollback: %s', command, guest.name, e)
+            return None

@@ -1,0 +1,57 @@
+"""Options of one clone job, validated before anything is touched."""
+
+import dataclasses
+import re
+
+from nova_pwnetizer.virt.engine import exception
+
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+:-]{0,62}$')
+_MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
+
+
+@dataclasses.dataclass
+class CloneOptions:
+    """How to clone.  The defaults suit a clone on the same host."""
+
+    name: str = None                 # default: <source>-clone-<n>
+    migration_address: str = None    # target address the source connects to
+    port_range: tuple = (49152, 49215)
+    downtime_limit_ms: int = 50
+    bandwidth_mib: int = 0           # MiB/s, 0: unlimited
+    auto_converge: bool = True
+    xbzrle: bool = False
+    disk_dir: str = None             # default: next to each source disk
+    timeout_s: float = 600.0
+    start: bool = True               # False: leave the clone paused, NICs isolated
+    persistent: bool = True          # define the clone (survives libvirtd restart)
+    macs: list = None                # the clone's MACs, one per NIC; default random
+    nic_models: list = None          # new model per NIC (randomization); default same
+    device_models: dict = None       # device class -> model, recorded in metadata
+    switchover_hook: object = None   # callable(source, clone) while both are paused
+    unplug_timeout_s: float = 20.0
+
+    def validate(self):
+        """Raise :class:`InvalidOptions` for the first bad option."""
+        if self.name is not None and not _NAME.match(self.name):
+            raise exception.InvalidOptions(
+                'invalid clone name %r: use 1-63 letters, digits, and _.+:- '
+                '(starting with a letter or digit)' % self.name)
+        low, high = self.port_range
+        if not (1024 <= low <= high <= 65535):
+            raise exception.InvalidOptions(
+                'invalid port range %s-%s: need 1024 <= low <= high <= 65535' % (low, high))
+        if not (1 <= self.downtime_limit_ms <= 60000):
+            raise exception.InvalidOptions(
+                'downtime limit %s ms out of range 1-60000' % self.downtime_limit_ms)
+        if self.bandwidth_mib < 0:
+            raise exception.InvalidOptions('bandwidth cannot be negative')
+        if self.timeout_s <= 0:
+            raise exception.InvalidOptions('timeout must be positive')
+        for mac in self.macs or ():
+            if not _MAC.match(mac.lower()):
+                raise exception.InvalidOptions('invalid MAC address %r' % mac)
+            if int(mac.split(':')[0], 16) & 1:
+                raise exception.InvalidOptions('MAC %s is a multicast address' % mac)
+        if self.switchover_hook is not None and not callable(self.switchover_hook):
+            raise exception.InvalidOptions('switchover_hook must be callable')
+        return self

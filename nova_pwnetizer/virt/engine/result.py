@@ -1,0 +1,33 @@
+"""What a clone job reports: the clone's identity and measured figures."""
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class CloneResult:
+    """Figures of one clone.  Times in seconds unless the name says ms."""
+
+    name: str = None
+    uuid: str = None
+    source: str = None
+    source_uuid: str = None
+    target_uri: str = None
+    family: str = None
+    downtime_ms: float = None          # as QEMU reports it
+    source_paused_ms: float = None     # STOP to RESUME of the source (QEMU clock)
+    switchover_ms: float = None        # pre-switchover event to source resumed
+    time_to_running: float = None      # start to clone CPUs running
+    time_to_ready: float = None        # start to clone with own NICs, defined
+    memory_bytes: int = 0
+    disk_bytes: int = 0
+    memory_total_bytes: int = 0
+    disk_sync: dict = dataclasses.field(default_factory=dict)   # dev -> top/full
+    phases: dict = dataclasses.field(default_factory=dict)      # name -> seconds
+    nics: list = dataclasses.field(default_factory=list)        # old/new MAC, model
+    devices: dict = dataclasses.field(default_factory=dict)     # class -> model
+    nic_swap_s: float = None
+    persistent: bool = False
+    running: bool = False
+
+    def to_dict(self):
+        return dataclasses.asdict(self)

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Prepare this host for nova-pwnetizer: QEMU and libvirt from
+# bookworm-backports, a test network namespace with a bridge and DHCP,
+# and virtlogd/libvirtd started inside it.  Idempotent; needs root; no
+# systemd.
+set -euo pipefail
+
+PWN_NETNS=${PWN_NETNS:-pwnetizer}
+PWN_BRIDGE=${PWN_BRIDGE:-pwnbr0}
+PWN_BRIDGE_CIDR=${PWN_BRIDGE_CIDR:-10.213.0.1/24}
+PWN_DHCP_RANGE=${PWN_DHCP_RANGE:-10.213.0.10,10.213.0.250}
+PWN_STATE_DIR=${PWN_STATE_DIR:-/var/lib/pwnetizer}
+
+log() { echo "setup-host: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }
+
+install_packages() {
+    local want=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
+                libvirt-clients libvirt-dev pkg-config)
+    local extra=(dnsmasq-base iproute2 iputils-ping busybox-static kmod cpio
+                 dosfstools e2fsprogs)
+    local missing=()
+    for p in "${want[@]}" "${extra[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    local qver
+    qver=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || true)
+    if [ ${#missing[@]} -eq 0 ] && dpkg --compare-versions "${qver:-0}" ge 1:9.0; then
+        return 0
+    fi
+    if [ ! -f /etc/apt/sources.list.d/bookworm-backports.sources ]; then
+        cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    fi
+    log "installing ${missing[*]:-qemu upgrade} (QEMU and libvirt from bookworm-backports)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef \
+        -t bookworm-backports "${want[@]}" "${extra[@]}" >/dev/null
+}
+
+install_packages
+
+set_conf() {  # set_conf FILE KEY VALUE: replace or append "KEY = VALUE"
+    local file=$1 key=$2 value=$3
+    if grep -Eq "^[# ]*${key}[[:space:]]*=" "$file"; then
+        sed -i -E "s|^[# ]*${key}[[:space:]]*=.*|${key} = ${value}|" "$file"
+    else
+        echo "${key} = ${value}" >> "$file"
+    fi
+}
+
+configure_libvirt() {
+    getent group kvm >/dev/null || groupadd -r kvm
+    getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+    local qc=/etc/libvirt/qemu.conf
+    # Test hosts run QEMU as root without a security driver; a production
+    # host keeps Debian's defaults (see README, "Host requirements").
+    set_conf "$qc" user '"root"'
+    set_conf "$qc" group '"root"'
+    set_conf "$qc" security_driver '"none"'
+    set_conf "$qc" namespaces '[]'
+    mkdir -p "$PWN_STATE_DIR"
+}
+
+setup_netns() {
+    ip netns list | grep -qw "$PWN_NETNS" || ip netns add "$PWN_NETNS"
+    local ns=(ip netns exec "$PWN_NETNS")
+    "${ns[@]}" ip link set lo up
+    if ! "${ns[@]}" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
+        "${ns[@]}" ip link add "$PWN_BRIDGE" type bridge
+        "${ns[@]}" ip link set "$PWN_BRIDGE" type bridge forward_delay 0 stp_state 0
+        "${ns[@]}" ip addr add "$PWN_BRIDGE_CIDR" dev "$PWN_BRIDGE"
+    fi
+    "${ns[@]}" ip link set "$PWN_BRIDGE" up
+    local pidf=$PWN_STATE_DIR/dnsmasq.pid
+    if ! { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }; then
+        "${ns[@]}" dnsmasq --port=0 --interface="$PWN_BRIDGE" --bind-interfaces \
+            --except-interface=lo --dhcp-range="$PWN_DHCP_RANGE,12h" \
+            --dhcp-leasefile="$PWN_STATE_DIR/dnsmasq.leases" --dhcp-authoritative \
+            --pid-file="$pidf" --log-dhcp --log-facility="$PWN_STATE_DIR/dnsmasq.log"
+    fi
+}
+
+netns_of() { readlink "/proc/$1/ns/net" 2>/dev/null || true; }
+
+start_daemon() {  # start_daemon NAME PIDFILE
+    local name=$1 pidf=$2 pid
+    if [ -f "$pidf" ] && pid=$(cat "$pidf") && kill -0 "$pid" 2>/dev/null; then
+        return 0
+    fi
+    log "starting $name"
+    ip netns exec "$PWN_NETNS" "$name" -d
+}
+
+start_daemons() {
+    start_daemon virtlogd /run/virtlogd.pid
+    local pid
+    if [ -f /run/libvirtd.pid ] && pid=$(cat /run/libvirtd.pid) && kill -0 "$pid" 2>/dev/null \
+        && [ "$(netns_of "$pid")" != "$(ip netns exec "$PWN_NETNS" readlink /proc/self/ns/net)" ]; then
+        log "libvirtd ($pid) runs outside netns $PWN_NETNS; restarting it there"
+        kill "$pid"; for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    start_daemon libvirtd /run/libvirtd.pid
+    for _ in $(seq 100); do
+        virsh -q -c qemu:///system version >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    log "libvirtd did not answer"; exit 1
+}
+
+configure_libvirt
+setup_netns
+start_daemons
+log "ready: $(virsh -c qemu:///system version | tr '\n' ' ')"
