@@ -69,6 +69,8 @@ def build_parser():
                        help='planned final pause of the source in ms')
     clone.add_argument('--bandwidth', type=int, metavar='MIB_S',
                        help='cap of the memory copy in MiB/s (0: none)')
+    clone.add_argument('--disk-bandwidth', type=int, metavar='MIB_S',
+                       help='cap of the disk copy in MiB/s per disk (0: none)')
     clone.add_argument('--no-auto-converge', action='store_true',
                        help='do not throttle a busy source')
     clone.add_argument('--disk-dir', help='directory for the clone disks on the target')
@@ -109,7 +111,7 @@ def cmd_clone(args, conf):
         options = engine_conf.clone_options(
             conf, name=name, migration_address=args.migration_address,
             port_range=args.port_range, downtime_limit_ms=args.downtime_limit,
-            bandwidth_mib=args.bandwidth,
+            bandwidth_mib=args.bandwidth, disk_bandwidth_mib=args.disk_bandwidth,
             auto_converge=False if args.no_auto_converge else None,
             disk_dir=args.disk_dir, start=False if args.paused else None,
             persistent=False if args.transient else None,

@@ -20,6 +20,8 @@ OPTS = [
                     'memory copy, in milliseconds.'),
     cfg.IntOpt('bandwidth_mib', default=0, min=0,
                help='Bandwidth cap of the memory copy in MiB/s; 0 means none.'),
+    cfg.IntOpt('disk_bandwidth_mib', default=0, min=0,
+               help='Bandwidth cap of the disk copy in MiB/s per disk; 0 means none.'),
     cfg.BoolOpt('auto_converge', default=True,
                 help='Throttle the source vCPUs when the memory copy does not '
                      'converge (busy guests).'),
@@ -54,6 +56,7 @@ def clone_options(conf, **overrides):
         port_range=(group.port_min, group.port_max),
         downtime_limit_ms=group.downtime_limit_ms,
         bandwidth_mib=group.bandwidth_mib,
+        disk_bandwidth_mib=group.disk_bandwidth_mib,
         auto_converge=group.auto_converge,
         xbzrle=group.xbzrle,
         disk_dir=group.disk_dir,

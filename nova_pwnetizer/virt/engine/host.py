@@ -30,9 +30,18 @@ class Host:
     def __init__(self, uri=None, conn=None):
         self._conn = conn
         self._uri = uri
+        self._owned = conn is None  # a connection we opened is ours to reopen
+
+    def _alive(self):
+        try:
+            return self._conn.isAlive() == 1
+        except libvirt.libvirtError:
+            return False
 
     @property
     def conn(self):
+        if self._conn is not None and self._owned and not self._alive():
+            self._conn = None  # libvirtd restarted: reconnect
         if self._conn is None:
             events.start_event_loop()  # before open, or the connection has no events
             try:

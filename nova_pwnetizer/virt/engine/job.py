@@ -227,7 +227,8 @@ class CloneJob:
     def _sync_disks(self):
         self.copy = mirror.DiskCopy(self.source, self.clone, self.disks, self.events,
                                     self.address, self.options.port_range,
-                                    self.options.timeout_s)
+                                    self.options.timeout_s,
+                                    self.options.disk_bandwidth_mib * 1024 * 1024)
         self._push('remove NBD exports and mirrors', self.copy.abort)
         self.copy.start_exports()
         self.copy.start_mirrors()

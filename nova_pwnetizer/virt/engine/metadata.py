@@ -62,19 +62,24 @@ class CloneInfo:
     @classmethod
     def from_xml(cls, xml):
         root = etree.fromstring(xml) if isinstance(xml, (str, bytes)) else xml
-        source = root.find(_q('source'))
-        owner = root.find(_q('owner'))
+        # virDomainGetMetadata returns the element without its namespace.
+        qualified = etree.QName(root).namespace == NAMESPACE
+
+        def q(tag):
+            return _q(tag, qualified)
+        source = root.find(q('source'))
+        owner = root.find(q('owner'))
         return cls(
-            family=root.findtext(_q('family')),
+            family=root.findtext(q('family')),
             source_uuid=source.get('uuid'), source_name=source.get('name'),
             source_host=source.get('host') or None,
-            created=root.findtext(_q('created')),
-            generation=int(root.findtext(_q('generation')) or 1),
-            state=root.findtext(_q('state')) or 'ready',
+            created=root.findtext(q('created')),
+            generation=int(root.findtext(q('generation')) or 1),
+            state=root.findtext(q('state')) or 'ready',
             owner_pid=int(owner.get('pid')) if owner is not None else None,
             owner_host=owner.get('host') if owner is not None else None,
             devices={d.get('class'): d.get('model')
-                     for d in root.iterfind('%s/%s' % (_q('devices'), _q('device')))})
+                     for d in root.iterfind('%s/%s' % (q('devices'), q('device')))})
 
 
 def now():

@@ -23,7 +23,8 @@ _FAILED = ('BLOCK_JOB_ERROR', 'BLOCK_JOB_COMPLETED', 'BLOCK_JOB_CANCELLED')
 class DiskCopy:
     """The NBD exports and mirror jobs of one clone."""
 
-    def __init__(self, source, clone, plans, events, address, port_range, timeout):
+    def __init__(self, source, clone, plans, events, address, port_range, timeout,
+                 speed=0):
         self.source = source
         self.clone = clone
         self.plans = plans
@@ -31,6 +32,7 @@ class DiskCopy:
         self.address = address
         self.port_range = port_range
         self.timeout = timeout
+        self.speed = speed  # bytes/s per job, 0: unlimited
         self.port = None
         self.bytes_copied = 0
         self._exports = []
@@ -87,6 +89,7 @@ class DiskCopy:
                 'target': plan.nbd_node,
                 'sync': plan.sync,
                 'copy-mode': 'write-blocking',
+                'speed': self.speed,
             })
             self._jobs.append(plan.job_id)
 

@@ -17,7 +17,8 @@ class CloneOptions:
     migration_address: str = None    # target address the source connects to
     port_range: tuple = (49152, 49215)
     downtime_limit_ms: int = 50
-    bandwidth_mib: int = 0           # MiB/s, 0: unlimited
+    bandwidth_mib: int = 0           # MiB/s of the memory copy, 0: unlimited
+    disk_bandwidth_mib: int = 0      # MiB/s of the disk copy, 0: unlimited
     auto_converge: bool = True
     xbzrle: bool = False
     disk_dir: str = None             # default: next to each source disk
@@ -43,7 +44,7 @@ class CloneOptions:
         if not (1 <= self.downtime_limit_ms <= 60000):
             raise exception.InvalidOptions(
                 'downtime limit %s ms out of range 1-60000' % self.downtime_limit_ms)
-        if self.bandwidth_mib < 0:
+        if self.bandwidth_mib < 0 or self.disk_bandwidth_mib < 0:
             raise exception.InvalidOptions('bandwidth cannot be negative')
         if self.timeout_s <= 0:
             raise exception.InvalidOptions('timeout must be positive')
