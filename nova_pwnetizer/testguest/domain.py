@@ -29,6 +29,8 @@ class GuestSpec:
     tick_ms: int = 100
     genid: bool = True
     extra_devices: str = ''
+    extra_xml: str = ''            # top-level elements, e.g. <memoryBacking>
+    prefill_mib: int = 0           # data written past the records before boot
 
 
 def paths(workdir, name):
@@ -65,6 +67,7 @@ def domain_xml(spec, image, workdir):
   </os>
   <features><acpi/><apic/></features>
   <on_crash>preserve</on_crash>
+  {spec.extra_xml}
   <devices>
     <disk type='file' device='disk'>
       <driver name='qemu' type='{fmt}' cache='none'/>
@@ -110,6 +113,11 @@ def create_disk(spec, image, workdir):
         cmd = ['qemu-img', 'create', '-q', '-f',
                'raw' if spec.disk_format == 'raw' else 'qcow2', path, size]
     subprocess.run(cmd, check=True)
+    if spec.prefill_mib:
+        # Past the workload's records (they start at sector 1).
+        subprocess.run(['qemu-io', '-f', 'raw' if spec.disk_format == 'raw' else 'qcow2',
+                        '-c', 'write -P 0xab 64M %dM' % spec.prefill_mib, path],
+                       check=True, capture_output=True)
     return path
 
 

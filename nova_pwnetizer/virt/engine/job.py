@@ -21,18 +21,17 @@ from nova_pwnetizer.virt.engine import checks
 from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import events as events_mod
 from nova_pwnetizer.virt.engine import exception
+from nova_pwnetizer.virt.engine import guardian as guardian_mod
 from nova_pwnetizer.virt.engine import metadata
 from nova_pwnetizer.virt.engine import migration
 from nova_pwnetizer.virt.engine import mirror
 from nova_pwnetizer.virt.engine import nics
 from nova_pwnetizer.virt.engine import options as options_mod
+from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt.engine import result as result_mod
 from nova_pwnetizer.virt.engine import storage
 
 LOG = logging.getLogger(__name__)
-
-LOCK_DIR = '/run/pwnetizer'
-
 
 def _no_progress(phase, fraction, message):
     pass
@@ -53,6 +52,8 @@ class CloneJob:
         self.clone = None
         self.phase = None
         self._undo = []
+        self._source_was_running = False
+        self._guardian = None
         self._t0 = None
         self._phase_t = None
 
@@ -82,6 +83,10 @@ class CloneJob:
             try:
                 self._enter('validate', 'checking %s' % self.source.name)
                 self._validate()
+                if self.options.guardian:
+                    self._guardian = guardian_mod.Guardian(
+                        self.source, self.target, self.identity.name,
+                        [d.clone_path for d in self.disks] + list(self.identity.paths.values()))
                 self._enter('prepare', 'creating disks for %s' % self.identity.name)
                 self._prepare()
                 self._enter('start-clone', 'starting %s' % self.identity.name)
@@ -111,15 +116,16 @@ class CloneJob:
                 raise exception.CloneFailed(failed_phase, reason) from exc
             finally:
                 self.events.close()
+                if self._guardian is not None:
+                    self._guardian.release()
         self.result.time_to_ready = round(self._elapsed(), 4)
         self.progress('done', 1.0, '%s ready' % self.result.name)
         return self.result
 
     @contextlib.contextmanager
     def _source_lock(self):
-        os.makedirs(LOCK_DIR, exist_ok=True)
-        path = os.path.join(LOCK_DIR, '%s.lock' % self.source.uuid)
-        with open(path, 'w') as f:
+        os.makedirs(recovery.LOCK_DIR, exist_ok=True)
+        with open(recovery.lock_path(self.source.uuid), 'w') as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -130,6 +136,7 @@ class CloneJob:
     # -- phases ------------------------------------------------------------
 
     def _validate(self):
+        self._source_was_running = self.source.state == 'running'
         source_tree = self.source.tree(migratable=True)
         self.live_tree = self.source.tree()
         reasons = checks.check_source(self.source, self.live_tree)
@@ -373,6 +380,9 @@ class CloneJob:
             self._ensure_source_running()
 
     def _ensure_source_running(self):
+        """Resume the source if the job paused it; never one paused by its user."""
+        if not self._source_was_running:
+            return
         try:
             if self.source.state == 'paused':
                 LOG.warning('resuming %s after a failed clone', self.source.name)

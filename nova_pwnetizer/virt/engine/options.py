@@ -30,6 +30,7 @@ class CloneOptions:
     device_models: dict = None       # device class -> model, recorded in metadata
     switchover_hook: object = None   # callable(source, clone) while both are paused
     unplug_timeout_s: float = 20.0
+    guardian: bool = True            # undo the clone if this process is killed
 
     def validate(self):
         """Raise :class:`InvalidOptions` for the first bad option."""

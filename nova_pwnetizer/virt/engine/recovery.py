@@ -1,10 +1,11 @@
 """Finding and removing what an interrupted clone left behind.
 
-A clone job rolls itself back on any error, Ctrl-C or SIGTERM.  Only a
-job killed outright (SIGKILL, a crash of the host process) can leave
-state behind: a half-built clone domain (marked ``building`` in its
-metadata, with the owner's pid), NBD nodes or mirror jobs on the source,
-or a source migration waiting at ``pre-switchover`` (the source paused).
+A clone job rolls itself back on any error, Ctrl-C or SIGTERM, and its
+guardian process (:mod:`.guardian`) does the same if the job's process is
+killed outright.  Should both die, ``pwnetizer cleanup`` finds the rest: a
+half-built clone domain (marked ``building`` in its metadata, with the
+owner's pid), NBD nodes or mirror jobs on a source, or a source migration
+waiting at ``pre-switchover`` (the source paused).
 """
 
 import errno
@@ -12,18 +13,24 @@ import fcntl
 import logging
 import os
 import socket
+import time
 
 from nova_pwnetizer.virt.engine import exception
-from nova_pwnetizer.virt.engine import job as job_mod
 from nova_pwnetizer.virt.engine import metadata
 from nova_pwnetizer.virt.engine import migration
 
 LOG = logging.getLogger(__name__)
 
+LOCK_DIR = '/run/pwnetizer'
 
-def _clone_in_progress(source_uuid):
+
+def lock_path(source_uuid):
+    return os.path.join(LOCK_DIR, '%s.lock' % source_uuid)
+
+
+def clone_in_progress(source_uuid):
     """True when a live process holds the clone lock of this source."""
-    path = os.path.join(job_mod.LOCK_DIR, '%s.lock' % source_uuid)
+    path = lock_path(source_uuid)
     if not os.path.exists(path):
         return False
     with open(path) as f:
@@ -46,7 +53,7 @@ def _owner_alive(info):
         return False
     except PermissionError:
         return True
-    return _clone_in_progress(info.source_uuid)
+    return clone_in_progress(info.source_uuid)
 
 
 def stale_clones(host):
@@ -59,7 +66,8 @@ def stale_clones(host):
     return stale
 
 
-def _source_leftovers(guest):
+def source_leftovers(guest):
+    """What a clone job left on a source domain, as phrases."""
     found = []
     if not guest.is_active():
         return found
@@ -72,18 +80,59 @@ def _source_leftovers(guest):
         status = guest.migration_status().get('status')
         if status in migration.ACTIVE_STATES:
             found.append('migration (%s)' % status)
+        elif status == 'completed' and guest.state == 'paused':
+            found.append('paused after its migration completed')
     except exception.PwnetizerError:
         pass
     return found
+
+
+def recover_source(guest):
+    """Cancel the engine's migration and block jobs on ``guest``; resume it
+    if the engine paused it.  Safe to call on any domain."""
+    status = guest.migration_status().get('status')
+    if status in migration.ACTIVE_STATES:
+        guest.qmp('migrate_cancel')  # QEMU resumes a source it paused
+        deadline = time.monotonic() + 30
+        while (guest.migration_status().get('status') in migration.ACTIVE_STATES
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+    for job in guest.qmp('query-block-jobs'):
+        if job['device'].startswith('pwn-mirror-'):
+            guest.qmp('block-job-cancel', device=job['device'], force=True)
+    for node in guest.qmp('query-named-block-nodes', flat=True):
+        name = node.get('node-name') or ''
+        if name.startswith('pwn-nbd-'):
+            try:
+                guest.qmp('blockdev-del', **{'node-name': name})
+            except exception.QMPError as e:
+                LOG.warning('cannot remove %s from %s yet: %s', name, guest.name, e)
+    guest.qmp('migrate-set-capabilities', capabilities=[
+        {'capability': 'pause-before-switchover', 'state': False}])
+    if status in ('pre-switchover', 'device', 'completed') and guest.state == 'paused':
+        guest.resume()
+
+
+def remove_clone(host, guest):
+    """Destroy a half-built clone and delete its disks and console files."""
+    tree = guest.tree()
+    files = [s.get('file') for s in tree.iterfind('devices/disk/source')
+             if s.get('file') and s.getparent().get('device', 'disk') == 'disk']
+    files += [s.get('path') for s in tree.iterfind('devices/serial/source')
+              if s.getparent().get('type') == 'file']
+    guest.destroy()
+    guest.undefine()
+    for path in files:
+        host.delete_file(path)
+    return files
 
 
 def find(host):
     """[(domain name, what)] of everything that looks left behind."""
     found = [(g.name, 'half-built clone') for g in stale_clones(host)]
     for guest in host.list_guests():
-        if _clone_in_progress(guest.uuid):
-            continue
-        found += [(guest.name, what) for what in _source_leftovers(guest)]
+        if not clone_in_progress(guest.uuid):
+            found += [(guest.name, what) for what in source_leftovers(guest)]
     return found
 
 
@@ -91,35 +140,11 @@ def clean(host):
     """Remove what :func:`find` reports; return what was done."""
     done = []
     for guest in stale_clones(host):
-        tree = guest.tree()
-        files = [s.get('file') for s in tree.iterfind('devices/disk/source') if s.get('file')
-                 and s.getparent().get('device', 'disk') == 'disk']
-        files += [s.get('path') for s in tree.iterfind('devices/serial/source')
-                  if s.getparent().get('type') == 'file']
-        guest.destroy()
-        guest.undefine()
-        for path in files:
-            host.delete_file(path)
+        files = remove_clone(host, guest)
         done.append('removed half-built clone %s and %d files' % (guest.name, len(files)))
     for guest in host.list_guests():
-        if _clone_in_progress(guest.uuid) or not _source_leftovers(guest):
+        if clone_in_progress(guest.uuid) or not source_leftovers(guest):
             continue
-        status = guest.migration_status().get('status')
-        if status in migration.ACTIVE_STATES:
-            guest.qmp('migrate_cancel')  # QEMU resumes a source it paused
-        for job in guest.qmp('query-block-jobs'):
-            if job['device'].startswith('pwn-mirror-'):
-                guest.qmp('block-job-cancel', device=job['device'], force=True)
-        for node in guest.qmp('query-named-block-nodes', flat=True):
-            name = node.get('node-name') or ''
-            if name.startswith('pwn-nbd-'):
-                try:
-                    guest.qmp('blockdev-del', **{'node-name': name})
-                except exception.QMPError as e:
-                    LOG.warning('cannot remove %s from %s yet: %s', name, guest.name, e)
-        guest.qmp('migrate-set-capabilities', capabilities=[
-            {'capability': 'pause-before-switchover', 'state': False}])
-        if status == 'pre-switchover' and guest.state == 'paused':
-            guest.resume()
+        recover_source(guest)
         done.append('cleaned migration/NBD leftovers on %s' % guest.name)
     return done
