@@ -110,3 +110,9 @@ def netns_run(*cmd, check=True, timeout=60):
 def dhcp_ip(console, mac=None):
     lines = console.lines('PWN DHCP')
     return lines[-1].split('ip=')[1].strip() if lines else None
+
+
+def console_ticks(text):
+    """[(mem, rec)] of the tick lines in a console text."""
+    from nova_pwnetizer.testguest import console
+    return [(int(m), int(r)) for m, r in console.TICK.findall(text)]

@@ -16,7 +16,7 @@ import random
 from lxml import etree
 
 NS_QEMU = 'http://libvirt.org/schemas/domain/qemu/1.0'
-INCOMING_ARGS = ('-incoming', 'defer')
+INCOMING_FLAG = '-incoming'
 
 # Children of <interface> that describe the guest-visible device and must
 # stay identical for the migration stream; everything else is backend.
@@ -129,8 +129,12 @@ def _set_text(tree, tag, text):
     el.text = text
 
 
-def build_incoming(source_tree, identity, disk_paths, metadata_xml=None):
+def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml=None):
     """The clone's incoming domain XML (a new tree).
+
+    ``incoming_uri`` (e.g. ``tcp:127.0.0.1:49152``) is where the clone's
+    QEMU listens for the migration stream from its start: a port that is
+    taken makes the start fail at once, and nothing has to be undone.
 
     ``disk_paths`` maps each copied disk's target dev to its clone path.
     ``metadata_xml`` (an element string of the engine's namespace) replaces
@@ -175,7 +179,7 @@ def build_incoming(source_tree, identity, disk_paths, metadata_xml=None):
     cmdline = tree.find('{%s}commandline' % NS_QEMU)
     if cmdline is None:
         cmdline = etree.SubElement(tree, '{%s}commandline' % NS_QEMU, nsmap={'qemu': NS_QEMU})
-    for value in INCOMING_ARGS:
+    for value in (INCOMING_FLAG, incoming_uri):
         etree.SubElement(cmdline, '{%s}arg' % NS_QEMU, value=value)
 
     if metadata_xml is not None:
@@ -203,10 +207,9 @@ def build_persistent(incoming_tree, final_interfaces, metadata_xml=None):
     cmdline = tree.find('{%s}commandline' % NS_QEMU)
     if cmdline is not None:
         args = cmdline.findall('{%s}arg' % NS_QEMU)
-        tail = [a.get('value') for a in args[-len(INCOMING_ARGS):]]
-        if tuple(tail) == INCOMING_ARGS:
-            for arg in args[-len(INCOMING_ARGS):]:
-                cmdline.remove(arg)
+        if len(args) >= 2 and args[-2].get('value') == INCOMING_FLAG:
+            cmdline.remove(args[-2])
+            cmdline.remove(args[-1])
         if len(cmdline) == 0:
             tree.remove(cmdline)
     devices = tree.find('devices')

@@ -27,11 +27,13 @@ from nova_pwnetizer.virt.engine import migration
 from nova_pwnetizer.virt.engine import mirror
 from nova_pwnetizer.virt.engine import nics
 from nova_pwnetizer.virt.engine import options as options_mod
+from nova_pwnetizer.virt.engine import ports
 from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt.engine import result as result_mod
 from nova_pwnetizer.virt.engine import storage
 
 LOG = logging.getLogger(__name__)
+
 
 def _no_progress(phase, fraction, message):
     pass
@@ -86,7 +88,8 @@ class CloneJob:
                 if self.options.guardian:
                     self._guardian = guardian_mod.Guardian(
                         self.source, self.target, self.identity.name,
-                        [d.clone_path for d in self.disks] + list(self.identity.paths.values()))
+                        [d.clone_path for d in self.disks]
+                        + list(self.identity.paths.values()))
                 self._enter('prepare', 'creating disks for %s' % self.identity.name)
                 self._prepare()
                 self._enter('start-clone', 'starting %s' % self.identity.name)
@@ -214,15 +217,20 @@ class CloneJob:
                        disk.clone_path)
         self.info = self._family_info()
         self.result.family = self.info.family
-        self.incoming_tree = domainxml.build_incoming(
-            self.source_tree, self.identity, {d.dev: d.clone_path for d in self.disks},
-            self.info.to_xml())
 
     def _start_clone(self):
         for path in self.identity.paths.values():
             self._push('delete %s' % path, self.target.delete_file, path)
-        self.clone = self.target.create_guest(domainxml.tostring(self.incoming_tree),
-                                              paused=True)
+
+        def start(port):
+            uri = migration.MemoryMigration.incoming_uri(self.address, port)
+            self.incoming_tree = domainxml.build_incoming(
+                self.source_tree, self.identity, {d.dev: d.clone_path for d in self.disks},
+                uri, self.info.to_xml())
+            self.clone = self.target.create_guest(domainxml.tostring(self.incoming_tree),
+                                                  paused=True)
+        port = ports.listen_on_free_port(*self.options.port_range, start,
+                                         'the migration stream')
         self._push('destroy clone %s' % self.identity.name, self._destroy_clone)
         self.events.watch('clone', self.clone)
         self.events.watch('source', self.source)
@@ -230,6 +238,9 @@ class CloneJob:
         if status != 'inmigrate':
             raise exception.PwnetizerError('clone QEMU is %s, not waiting for the '
                                            'migration stream' % status)
+        self.migration = migration.MemoryMigration(self.source, self.clone, self.events,
+                                                   self.options, self.address, port)
+        self.migration.configure_clone()
 
     def _sync_disks(self):
         self.copy = mirror.DiskCopy(self.source, self.clone, self.disks, self.events,
@@ -237,7 +248,7 @@ class CloneJob:
                                     self.options.timeout_s,
                                     self.options.disk_bandwidth_mib * 1024 * 1024)
         self._push('remove NBD exports and mirrors', self.copy.abort)
-        self.copy.start_exports()
+        self.copy.start_exports(exclude={self.migration.port})
         self.copy.start_mirrors()
 
         def tick():
@@ -248,10 +259,8 @@ class CloneJob:
         self.copy.wait_ready(on_tick=tick)
 
     def _migrate_memory(self):
-        self.migration = migration.MemoryMigration(self.source, self.clone, self.events,
-                                                   self.options, self.address)
         self._push('restore migration settings', self.migration.restore)
-        self.migration.configure()
+        self.migration.configure_source()
         self._push('cancel migration', self.migration.cancel)
         self.migration.start()
 

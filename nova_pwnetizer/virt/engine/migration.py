@@ -11,7 +11,6 @@ import logging
 import time
 
 from nova_pwnetizer.virt.engine import exception
-from nova_pwnetizer.virt.engine import ports
 
 LOG = logging.getLogger(__name__)
 
@@ -24,13 +23,13 @@ UNLIMITED_BANDWIDTH = 100 * 1024 ** 3  # bytes/s
 class MemoryMigration:
     """The migration of one clone; ``source``/``clone`` are Guests."""
 
-    def __init__(self, source, clone, events, options, address):
+    def __init__(self, source, clone, events, options, address, port):
         self.source = source
         self.clone = clone
         self.events = events
         self.options = options
         self.address = address
-        self.port = None
+        self.port = port  # the clone listens there from its start
         self.started = False
         self.completed = False
         self._saved_caps = None
@@ -50,10 +49,16 @@ class MemoryMigration:
         return params
 
     @staticmethod
-    def _caps(guest, wanted):
+    def _caps(wanted):
         return {'capabilities': [{'capability': k, 'state': v} for k, v in wanted.items()]}
 
-    def configure(self):
+    def configure_clone(self):
+        caps = {'events': True, 'late-block-activate': True}
+        if self.options.xbzrle:
+            caps['xbzrle'] = True
+        self.clone.qmp('migrate-set-capabilities', **self._caps(caps))
+
+    def configure_source(self):
         caps = self._source_caps()
         current = {c['capability']: c['state']
                    for c in self.source.qmp('query-migrate-capabilities')}
@@ -64,19 +69,15 @@ class MemoryMigration:
         if params.get('max-bandwidth') == 0:
             # 0 means "unlimited" to us; QEMU's own default is 128 MiB/s.
             params['max-bandwidth'] = UNLIMITED_BANDWIDTH
-        self.source.qmp('migrate-set-capabilities', **self._caps(self.source, caps))
+        self.source.qmp('migrate-set-capabilities', **self._caps(caps))
         self.source.qmp('migrate-set-parameters', **params)
-        clone_caps = {'events': True, 'late-block-activate': True}
-        if self.options.xbzrle:
-            clone_caps['xbzrle'] = True
-        self.clone.qmp('migrate-set-capabilities', **self._caps(self.clone, clone_caps))
 
     def restore(self):
         """Put the source's migration settings back as they were."""
         if self._saved_caps is not None:
             try:
                 self.source.qmp('migrate-set-capabilities',
-                                **self._caps(self.source, self._saved_caps))
+                                **self._caps(self._saved_caps))
                 if self._saved_params:
                     self.source.qmp('migrate-set-parameters', **self._saved_params)
             except exception.PwnetizerError as e:
@@ -84,12 +85,12 @@ class MemoryMigration:
                             self.source.name, e)
             self._saved_caps = None
 
+    @staticmethod
+    def incoming_uri(address, port):
+        return 'tcp:%s:%d' % (address, port)
+
     def start(self):
-        def listen(port):
-            self.clone.qmp('migrate-incoming', uri='tcp:%s:%d' % (self.address, port))
-        self.port = ports.listen_on_free_port(*self.options.port_range, listen,
-                                              'the migration stream')
-        self.source.qmp('migrate', uri='tcp:%s:%d' % (self.address, self.port))
+        self.source.qmp('migrate', uri=self.incoming_uri(self.address, self.port))
         self.started = True
 
     def _status(self, role, statuses, what, on_tick=None, since=0):

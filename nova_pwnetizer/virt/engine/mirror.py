@@ -42,11 +42,12 @@ class DiskCopy:
 
     # -- clone side --------------------------------------------------------
 
-    def start_exports(self):
+    def start_exports(self, exclude=()):
         def listen(port):
             self.clone.qmp('nbd-server-start', addr={
                 'type': 'inet', 'data': {'host': self.address, 'port': str(port)}})
-        self.port = ports.listen_on_free_port(*self.port_range, listen, 'the NBD server')
+        self.port = ports.listen_on_free_port(*self.port_range, listen, 'the NBD server',
+                                              exclude=exclude)
         self._server = True
         for plan in self.plans:
             self.clone.qmp('block-export-add', type='nbd', id=plan.export,
