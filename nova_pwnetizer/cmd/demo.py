@@ -41,9 +41,8 @@ def _bridge_exists():
 def run(args, conf):
     host = engine.Host(args.connect)
     qemu = _check_host(host)
-    _say('host: QEMU %s, libvirt %s at %s' % ('.'.join(map(str, qemu)),
-                                             '.'.join(map(str, host.libvirt_version)),
-                                             host.uri))
+    _say('host: QEMU %s, libvirt %s at %s' % (
+        '.'.join(map(str, qemu)), '.'.join(map(str, host.libvirt_version)), host.uri))
     image = image_mod.ensure_image(log=_say)
     _say('test guest: %s' % image.directory)
     clone_name = SOURCE + '-clone'
@@ -51,10 +50,11 @@ def run(args, conf):
         domain.remove(host, name)
     t = time.monotonic()
     source = domain.boot(host, domain.GuestSpec(name=SOURCE, memory_mib=args.memory), image)
-    _say('booted %s (%d MiB) in %.1f s; workload running' % (SOURCE, args.memory,
-                                                            time.monotonic() - t))
+    _say('booted %s (%d MiB) in %.1f s; workload running'
+         % (SOURCE, args.memory, time.monotonic() - t))
     source.console.wait_ticks(10, timeout=60)
     progress = output.Progress(quiet=args.json)
+    before = source.console.last_tick()
     result = engine.clone(source.guest, None,
                           engine_conf.clone_options(conf, name=clone_name), progress)
     clone = domain.TestGuest.attach(host.lookup(result.name))
@@ -62,16 +62,18 @@ def run(args, conf):
     first = clone.console.wait_for(lambda c: c.ticks(), 30, 'the clone to tick')[0]
     new_mac = result.nics[0]['mac'] if result.nics else None
     if new_mac:
-        clone.console.wait_for(lambda c: [l for l in c.lines('PWN NIC ') if new_mac in l],
-                               30, 'the guest to find its new NIC')
+        clone.console.wait_for(
+            lambda c: [line for line in c.lines('PWN NIC ') if new_mac in line],
+            30, 'the guest to find its new NIC')
         dhcp = clone.console.wait_for(lambda c: c.lines('PWN DHCP'), 30,
                                       'a DHCP lease on the new NIC')[-1]
     macs = clone.agent.output('cat /sys/class/net/eth*/address', timeout=30)
     _say('')
     print(output.as_json(result) if args.json else output.figures(result))
     _say('')
-    _say('clone continues the workload: its first tick is mem=%d (source was at mem=%d '
-         'when the clone returned)' % (first[0], at_switch[0]))
+    _say('clone continues the workload: its first tick is mem=%d (the source was at '
+         'mem=%d when the clone started, mem=%d when it returned)'
+         % (first[0], before[0], at_switch[0]))
     _say('clone MAC inside the guest: %s (source: %s)'
          % (macs, result.nics[0]['old_mac'] if result.nics else '-'))
     if new_mac:

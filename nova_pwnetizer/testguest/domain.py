@@ -45,6 +45,11 @@ def _disk_path(workdir, spec):
     return disk[:-len('.qcow2')] + '.raw' if spec.disk_format == 'raw' else disk
 
 
+def _cmdline(spec):
+    return ('console=ttyS0 loglevel=5 pwn.tick_us=%d pwn.hostname=%s'
+            % (spec.tick_ms * 1000, spec.name))
+
+
 def domain_xml(spec, image, workdir):
     disk, console, agent = paths(workdir, spec.name)
     disk = _disk_path(workdir, spec)
@@ -63,7 +68,7 @@ def domain_xml(spec, image, workdir):
     <type arch='x86_64' machine='{spec.machine}'>hvm</type>
     <kernel>{image.kernel}</kernel>
     <initrd>{image.initrd}</initrd>
-    <cmdline>console=ttyS0 loglevel=5 pwn.tick_us={spec.tick_ms * 1000} pwn.hostname={spec.name}</cmdline>
+    <cmdline>{_cmdline(spec)}</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <on_crash>preserve</on_crash>

@@ -61,13 +61,6 @@ def contiguous(records):
     return sorted(records) == list(range(1, len(records) + 1))
 
 
-def fill_disk(path, offset_mib, size_mib, pattern=0xab):
-    """Write data into an image (before its guest boots)."""
-    subprocess.run(['qemu-io', '-c', 'write -P 0x%x %dM %dM' % (pattern, offset_mib,
-                                                                 size_mib), path],
-                   check=True, capture_output=True)
-
-
 def workdir_files(prefix):
     return sorted(glob.glob(os.path.join(domain.DEFAULT_WORKDIR, prefix + '*')))
 

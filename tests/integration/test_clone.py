@@ -62,8 +62,8 @@ def test_clone_has_its_own_identity(host, guests):
     assert clone_tree.findtext('genid') != src_tree.findtext('genid')
     assert clone.disk != src.disk and clone.console.path != src.console.path
     info = metadata.of_guest(clone.guest)
-    assert (info.family, info.source_uuid, info.state) == (src.guest.uuid, src.guest.uuid,
-                                                          'ready')
+    assert (info.family, info.source_uuid, info.state) == (
+        src.guest.uuid, src.guest.uuid, 'ready')
 
     old_mac, new_mac = result.nics[0]['old_mac'], result.nics[0]['mac']
     assert old_mac != new_mac
@@ -133,8 +133,8 @@ def test_clone_of_a_clone_and_two_clones_of_one_source(host, guests):
         clone.console.wait_ticks(3)
         assert clone.console.errors() == []
     assert src.guest.state == 'running'
-    assert_no_leftovers(host, guests, [src], allowed=[first.name, second.name,
-                                                       grandchild.name])
+    assert_no_leftovers(host, guests, [src],
+                        allowed=[first.name, second.name, grandchild.name])
 
 
 def test_paused_clone_keeps_its_network_isolated(host, guests):

@@ -366,8 +366,8 @@ class CloneJob:
         if self.options.persistent:
             self.target.conn.defineXML(domainxml.tostring(tree))
             self.result.persistent = True
-        self.clone.set_metadata(self.info.to_xml(qualified=False), metadata.PREFIX, metadata.NAMESPACE,
-                                live=True)
+        self.clone.set_metadata(self.info.to_xml(qualified=False), metadata.PREFIX,
+                                metadata.NAMESPACE, live=True)
 
     # -- rollback ----------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the clone engine (scripts, not tests)."""

@@ -1,0 +1,73 @@
+"""The CLI's parsing, output and exit codes (no libvirt)."""
+
+import json
+
+import pytest
+
+from nova_pwnetizer.cmd import output
+from nova_pwnetizer.cmd import pwnetizer
+from nova_pwnetizer.virt.engine import result
+
+
+def test_parser_reads_clone_options():
+    args = pwnetizer.build_parser().parse_args(
+        ['clone', 'web-1', '--count', '3', '--port-range', '50000-50010', '--json',
+         '--target-connect', 'qemu+ssh://b/system', '--bandwidth', '100'])
+    assert (args.source, args.count, args.port_range, args.json) == (
+        'web-1', 3, (50000, 50010), True)
+    assert args.target_connect == 'qemu+ssh://b/system' and args.bandwidth == 100
+
+
+@pytest.mark.parametrize('argv', [
+    ['clone'], ['clone', 'x', '--count', '0'], ['clone', 'x', '--port-range', '5'],
+    ['bogus'],
+])
+def test_parser_rejects(argv, capsys):
+    with pytest.raises(SystemExit) as err:
+        pwnetizer.build_parser().parse_args(argv)
+    assert err.value.code == 2
+
+
+def test_unknown_domain_is_one_line_and_exit_3(monkeypatch, capsys):
+    class Host:
+        def __init__(self, uri):
+            pass
+
+        def lookup(self, name):
+            from nova_pwnetizer.virt.engine import exception
+            raise exception.DomainNotFound('no domain %r on test:///' % name)
+    monkeypatch.setattr(pwnetizer.engine, 'Host', Host)
+    assert pwnetizer.main(['clone', 'nope']) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["pwnetizer: error: no domain 'nope' on test:///"]
+
+
+def _result():
+    return result.CloneResult(
+        name='web-1-clone-1', uuid='u', source='web-1', downtime_ms=12, source_paused_ms=9.5,
+        time_to_running=1.1, time_to_ready=1.6, memory_bytes=100 << 20,
+        memory_total_bytes=256 << 20, disk_bytes=1 << 20, disk_sync={'vda': 'top'},
+        phases={'memory': 0.3}, nics=[{'old_mac': 'a', 'mac': 'b', 'model': 'virtio'}],
+        nic_swap_s=0.5, family='f')
+
+
+def test_figures_text():
+    text = output.figures(_result())
+    assert text.splitlines()[0] == 'web-1-clone-1 (u) ready in 1.60 s'
+    assert 'source paused        9.5 ms (QEMU downtime 12 ms)' in text
+    assert 'memory copied        100.0 MiB of 256.0 MiB' in text
+    assert 'NIC                  a -> b (virtio)' in text
+
+
+def test_json_is_one_object_per_line():
+    line = output.as_json(_result())
+    assert '\n' not in line and json.loads(line)['source_paused_ms'] == 9.5
+
+
+def test_progress_prints_phase_changes_off_a_terminal(capsys):
+    import sys
+    progress = output.Progress(stream=sys.stderr)
+    progress('memory', 0.1, 'a')
+    progress('memory', 0.5, 'b')
+    progress('switchover', None, 'c')
+    assert capsys.readouterr().err == '[memory]  10% a\n[switchover] c\n'

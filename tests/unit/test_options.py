@@ -1,0 +1,34 @@
+"""Clone options are validated before anything happens."""
+
+import pytest
+
+from nova_pwnetizer.virt.engine import exception
+from nova_pwnetizer.virt.engine import options
+
+
+def test_defaults_are_valid():
+    assert options.CloneOptions().validate().downtime_limit_ms == 50
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(name=''), 'invalid clone name'),
+    (dict(name='a' * 64), 'invalid clone name'),
+    (dict(name='-x'), 'invalid clone name'),
+    (dict(name='a b'), 'invalid clone name'),
+    (dict(port_range=(1000, 2000)), 'invalid port range'),
+    (dict(port_range=(50000, 49000)), 'invalid port range'),
+    (dict(downtime_limit_ms=0), 'downtime limit'),
+    (dict(bandwidth_mib=-1), 'negative'),
+    (dict(disk_bandwidth_mib=-5), 'negative'),
+    (dict(timeout_s=0), 'timeout'),
+    (dict(macs=['zz:54:00:00:00:01']), 'invalid MAC'),
+    (dict(macs=['03:54:00:00:00:01']), 'multicast'),
+    (dict(switchover_hook=42), 'callable'),
+])
+def test_bad_options(kwargs, message):
+    with pytest.raises(exception.InvalidOptions, match=message):
+        options.CloneOptions(**kwargs).validate()
+
+
+def test_good_names_and_macs():
+    options.CloneOptions(name='web-1.clone_2:a+b', macs=['52:54:00:AB:cd:01']).validate()
