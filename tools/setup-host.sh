@@ -79,13 +79,18 @@ setup_netns() {
         "${ns[@]}" ip addr add "$PWN_BRIDGE_CIDR" dev "$PWN_BRIDGE"
     fi
     "${ns[@]}" ip link set "$PWN_BRIDGE" up
-    local pidf=$PWN_STATE_DIR/dnsmasq.pid
-    if ! { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }; then
-        "${ns[@]}" dnsmasq --port=0 --interface="$PWN_BRIDGE" --bind-interfaces \
-            --except-interface=lo --dhcp-range="$PWN_DHCP_RANGE,12h" \
-            --dhcp-leasefile="$PWN_STATE_DIR/dnsmasq.leases" --dhcp-authoritative \
-            --pid-file="$pidf" --log-dhcp --log-facility="$PWN_STATE_DIR/dnsmasq.log"
+    # --no-ping: offer at once (no 3 s probe of the address); our own net.
+    local args=(--port=0 --interface="$PWN_BRIDGE" --bind-interfaces --except-interface=lo
+                --dhcp-range="$PWN_DHCP_RANGE,12h" --dhcp-leasefile="$PWN_STATE_DIR/dnsmasq.leases"
+                --dhcp-authoritative --no-ping --log-dhcp
+                --log-facility="$PWN_STATE_DIR/dnsmasq.log")
+    local pidf=$PWN_STATE_DIR/dnsmasq.pid argsf=$PWN_STATE_DIR/dnsmasq.args
+    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+        [ "$(cat "$argsf" 2>/dev/null)" = "${args[*]}" ] && return 0
+        kill "$(cat "$pidf")"; sleep 0.2
     fi
+    "${ns[@]}" dnsmasq --pid-file="$pidf" "${args[@]}"
+    echo "${args[*]}" > "$argsf"
 }
 
 netns_of() { readlink "/proc/$1/ns/net" 2>/dev/null || true; }

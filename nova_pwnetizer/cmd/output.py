@@ -47,6 +47,9 @@ def figures(result):
         rows.append(('NIC', '%s -> %s (%s)' % (nic['old_mac'], nic['mac'], nic['model'])))
     if r.nic_swap_s is not None:
         rows.append(('NIC swap', '%.2f s' % r.nic_swap_s))
+    if r.devices:
+        rows.append(('device models', ', '.join('%s=%s' % kv for kv in sorted(
+            r.devices.items()))))
     rows.append(('phases', ', '.join('%s %.3f s' % kv for kv in r.phases.items())))
     rows.append(('family', r.family))
     lines += ['  %-20s %s' % row for row in rows]

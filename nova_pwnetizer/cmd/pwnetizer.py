@@ -2,6 +2,8 @@
 
     pwnetizer clone SOURCE [--name NAME] [--connect URI] [--target-connect URI]
                            [--count N] [--json] ...
+    pwnetizer family SOURCE              (the clone family and its device models)
+    pwnetizer supports SOURCE [--nic ...] (what the guest supports, for randomization)
     pwnetizer demo         (boot the test guest, clone it, print the figures)
     pwnetizer cleanup      (remove what a killed clone left behind)
 """
@@ -14,8 +16,17 @@ from oslo_config import cfg
 
 from nova_pwnetizer.cmd import output
 from nova_pwnetizer.conf import engine as engine_conf
+from nova_pwnetizer.conf import randomize as randomize_conf
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import recovery
+from nova_pwnetizer.virt.randomize import family as family_mod
+from nova_pwnetizer.virt.randomize import planner
+from nova_pwnetizer.virt.randomize import support
+
+# CLI option -> device class of the randomizer plugins.
+DEVICE_OPTIONS = (('--nic-models', 'nic'), ('--disk-buses', 'disk_bus'),
+                  ('--video-models', 'video'), ('--input-devices', 'input'),
+                  ('--usb-models', 'usb'), ('--sound-models', 'sound'))
 
 
 class Terminated(BaseException):
@@ -79,6 +90,30 @@ def build_parser():
     clone.add_argument('--transient', action='store_true',
                        help='do not define the clone persistently')
     clone.add_argument('--timeout', type=int, metavar='S', help='limit of any one wait')
+    rand = clone.add_mutually_exclusive_group()
+    rand.add_argument('--randomize', dest='randomize', action='store_true', default=None,
+                      help='give the clone other device models than its family '
+                           '(default: [randomize] enabled)')
+    rand.add_argument('--no-randomize', dest='randomize', action='store_false',
+                      help='keep the source\'s device models')
+    for flag, device_class in DEVICE_OPTIONS:
+        clone.add_argument(flag, type=support.parse_list, metavar='LIST',
+                           help='%s models this clone may get (comma list)' % device_class)
+    clone.add_argument('--seed', type=int, help='make the random choices repeatable')
+
+    family = sub.add_parser('family', help='list a clone family with its device models')
+    family.add_argument('source', help='any member of the family')
+    family.add_argument('-c', '--connect', metavar='URI')
+    family.add_argument('--json', action='store_true')
+
+    supports = sub.add_parser('supports', help='show or declare the device models the '
+                              'guest OS supports (used by --randomize)')
+    supports.add_argument('source')
+    supports.add_argument('-c', '--connect', metavar='URI')
+    for flag, device_class in DEVICE_OPTIONS:
+        supports.add_argument(flag, type=support.parse_list, metavar='LIST',
+                              help='%s models the guest has drivers for' % device_class)
+    supports.add_argument('--clear', action='store_true', help='remove the declaration')
 
     demo = sub.add_parser('demo', help='boot the test guest, clone it, print figures')
     demo.add_argument('-c', '--connect', metavar='URI', default='qemu:///system')
@@ -95,6 +130,7 @@ def build_parser():
 def _load_conf(args):
     conf = cfg.ConfigOpts()
     engine_conf.register_opts(conf)
+    randomize_conf.register_opts(conf)
     conf([], project='nova-pwnetizer', default_config_files=args.config_file)
     return conf
 
@@ -104,6 +140,10 @@ def cmd_clone(args, conf):
     target_host = engine.Host(args.target_connect) if args.target_connect else source_host
     source = source_host.lookup(args.source)
     progress = output.Progress(quiet=args.json)
+    randomize = conf.randomize.enabled if args.randomize is None else args.randomize
+    requested = {cls: getattr(args, flag[2:].replace('-', '_')) for flag, cls in DEVICE_OPTIONS}
+    if not randomize and any(requested.values()):
+        raise engine.InvalidOptions('device model lists need --randomize')
     for i in range(args.count):
         name = args.name
         if name and args.count > 1:
@@ -116,9 +156,62 @@ def cmd_clone(args, conf):
             disk_dir=args.disk_dir, start=False if args.paused else None,
             persistent=False if args.transient else None,
             timeout_s=float(args.timeout) if args.timeout else None)
+        if randomize:
+            seed = None if args.seed is None else args.seed + i
+            plan = planner.plan(source, target_host,
+                                randomize_conf.policy(conf, requested, seed),
+                                same_host=target_host.same_as(source_host))
+            options.nic_models = plan.nic_models(len(source.tree().findall(
+                'devices/interface')))
+            options.device_models = plan.models
+            options.persistent_rewrite = plan.rewrite
         result = engine.clone(source, target_host, options, progress)
         print(output.as_json(result) if args.json else output.figures(result))
         sys.stdout.flush()
+    return 0
+
+
+def cmd_family(args, conf):
+    host = engine.Host(args.connect)
+    tree = host.lookup(args.source).tree()
+    members = family_mod.members([host], family_mod.family_id(tree),
+                                 planner.load_randomizers())
+    if args.json:
+        import dataclasses
+        import json
+        print(json.dumps([dataclasses.asdict(m) for m in members], indent=1))
+        return 0
+    classes = sorted({c for m in members for c in m.devices})
+    rows = [['NAME', 'GEN', 'STATE'] + [c.upper() for c in classes]]
+    rows += [[m.name, str(m.generation), m.state] + [m.devices.get(c, '-') for c in classes]
+             for m in members]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print('  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_supports(args, conf):
+    host = engine.Host(args.connect)
+    guest = host.lookup(args.source)
+    current = support.declared(guest.tree())
+    given = {cls: getattr(args, flag[2:].replace('-', '_')) for flag, cls in DEVICE_OPTIONS}
+    known = {r.device_class: r for r in planner.load_randomizers()}
+    for cls, models in given.items():
+        if models:
+            unknown = sorted(set(models) - set(known[cls].known_models))
+            if unknown:
+                raise engine.InvalidOptions('unknown %s model %s; known: %s' % (
+                    cls, ', '.join(unknown), ', '.join(known[cls].known_models)))
+            current[cls] = models
+    if args.clear:
+        current = {}
+    if args.clear or any(given.values()):
+        support.declare(guest, current)
+    for cls in sorted(current):
+        print('%s: %s' % (cls, ','.join(current[cls])))
+    if not current:
+        print('no declaration: randomization keeps the models %s runs now' % guest.name)
     return 0
 
 
@@ -149,7 +242,8 @@ def main(argv=None):
         if args.command == 'demo':
             from nova_pwnetizer.cmd import demo
             return demo.run(args, conf)
-        return cmd_cleanup(args, conf)
+        return {'family': cmd_family, 'supports': cmd_supports,
+                'cleanup': cmd_cleanup}[args.command](args, conf)
     except engine.PwnetizerError as e:
         sys.stderr.write('\npwnetizer: error: %s\n' % e.message)
         return e.exit_code

@@ -1,7 +1,8 @@
 """Options listed for oslo-config-generator (namespace nova_pwnetizer)."""
 
 from nova_pwnetizer.conf import engine
+from nova_pwnetizer.conf import randomize
 
 
 def list_opts():
-    return [(engine.GROUP, engine.OPTS)]
+    return [(engine.GROUP, engine.OPTS), (randomize.GROUP, randomize.OPTS)]

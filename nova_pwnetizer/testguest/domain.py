@@ -7,11 +7,21 @@ import subprocess
 
 from nova_pwnetizer.testguest import agent as agent_mod
 from nova_pwnetizer.testguest import console as console_mod
+from nova_pwnetizer.virt.randomize import support
 
 DEFAULT_BRIDGE = os.environ.get('PWN_BRIDGE', 'pwnbr0')
 DEFAULT_WORKDIR = os.environ.get('PWN_WORKDIR', '/var/lib/pwnetizer/guests')
 
 _DISK_TARGETS = {'virtio': 'vda', 'scsi': 'sda', 'sata': 'sda', 'ide': 'hda'}
+
+# Every device model the test guest has a driver for (files/build-guest.sh).
+GUEST_SUPPORT = {
+    'nic': ['virtio', 'e1000', 'e1000e', 'rtl8139', 'ne2k_pci', 'pcnet', 'vmxnet3'],
+    'disk_bus': ['virtio', 'scsi', 'sata', 'ide'],
+    'video': ['vga', 'cirrus', 'virtio', 'qxl', 'bochs'],
+    'input': ['usb-tablet', 'virtio-tablet', 'ps2'],
+    'usb': ['piix3-uhci', 'piix4-uhci', 'ich9-ehci1', 'qemu-xhci', 'nec-xhci'],
+}
 
 
 @dataclasses.dataclass
@@ -31,6 +41,10 @@ class GuestSpec:
     extra_devices: str = ''
     extra_xml: str = ''            # top-level elements, e.g. <memoryBacking>
     prefill_mib: int = 0           # data written past the records before boot
+    video: str = None              # e.g. 'vga'; None: no video device
+    usb: str = None                # USB controller model; None: libvirt's default
+    tablet: str = None             # 'usb' or 'virtio'; None: PS/2 only
+    declare_support: bool = True   # declare GUEST_SUPPORT for randomization
 
 
 def paths(workdir, name):
@@ -56,6 +70,15 @@ def domain_xml(spec, image, workdir):
     fmt = 'raw' if spec.disk_format == 'raw' else 'qcow2'
     controller = ("<controller type='scsi' model='virtio-scsi'/>"
                   if spec.disk_bus == 'scsi' else '')
+    extra = ''
+    if spec.video:
+        extra += "<video><model type='%s'/></video>" % spec.video
+    if spec.usb:
+        extra += "<controller type='usb' model='%s'/>" % spec.usb
+    if spec.tablet:
+        extra += "<input type='tablet' bus='%s'/>" % spec.tablet
+    metadata = ('<metadata>%s</metadata>' % support.to_xml(GUEST_SUPPORT)
+                if spec.declare_support else '')
     nics = ''.join(
         "<interface type='bridge'><source bridge='%s'/><model type='%s'/></interface>"
         % (spec.bridge, spec.nic_model) for _ in range(spec.nics))
@@ -64,6 +87,7 @@ def domain_xml(spec, image, workdir):
   <memory unit='MiB'>{spec.memory_mib}</memory>
   <vcpu>{spec.vcpus}</vcpu>
   {'<genid/>' if spec.genid else ''}
+  {metadata}
   <os>
     <type arch='x86_64' machine='{spec.machine}'>hvm</type>
     <kernel>{image.kernel}</kernel>
@@ -84,6 +108,7 @@ def domain_xml(spec, image, workdir):
     <serial type='file'><source path='{console}'/><target port='0'/></serial>
     <serial type='unix'><source mode='bind' path='{agent}'/><target port='1'/></serial>
     <memballoon model='none'/>
+    {extra}
     {spec.extra_devices}
   </devices>
 </domain>"""

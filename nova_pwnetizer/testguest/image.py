@@ -7,7 +7,7 @@ import subprocess
 
 FILES = os.path.join(os.path.dirname(__file__), 'files')
 DEFAULT_CACHE = os.environ.get('PWN_CACHE_DIR', '/var/cache/pwnetizer')
-_INPUTS = ('build-guest.sh', 'init.sh', 'udhcpc.sh', 'pwn-dirty.c')
+_INPUTS = ('build-guest.sh', 'init.sh', 'udhcpc.sh', 'pwn-dirty.c', 'pwn-devices.sh')
 
 
 class GuestImage:

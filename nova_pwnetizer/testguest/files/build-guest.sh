@@ -53,6 +53,7 @@ for app in $("$root/bin/busybox" --list); do
 done
 install -m 0755 "$here/init.sh" "$root/init"
 install -m 0755 "$here/udhcpc.sh" "$root/etc/udhcpc/default.script"
+install -m 0755 "$here/pwn-devices.sh" "$root/bin/pwn-devices"
 gcc -static -O2 -Wall -o "$root/bin/pwn-dirty" "$here/pwn-dirty.c"
 echo "pwnetizer test guest" > "$root/www/index.html"
 

@@ -93,6 +93,7 @@ if [ -z "$DISK" ]; then log "NODISK"; else
     seq=$(last_record)
     log "DISK $DISK last=$seq"
 fi
+(sleep 2; pwn-devices) &
 mem=0
 while :; do
     mem=$((mem + 1))

@@ -358,11 +358,13 @@ class CloneJob:
     def _persist(self):
         self.info.state = 'ready'
         self.info.owner_pid = self.info.owner_host = None
-        self.info.devices.update({'nic%d' % i: n['model']
-                                  for i, n in enumerate(self.result.nics) if n['model']})
+        if self.result.nics and self.result.nics[0]['model']:
+            self.info.devices.setdefault('nic', self.result.nics[0]['model'])
         self.result.devices = dict(self.info.devices)
         tree = domainxml.build_persistent(self.incoming_tree, self.final_interfaces,
                                           self.info.to_xml())
+        if self.options.persistent_rewrite is not None:
+            self.options.persistent_rewrite(tree)
         if self.options.persistent:
             self.target.conn.defineXML(domainxml.tostring(tree))
             self.result.persistent = True

@@ -28,6 +28,7 @@ class CloneOptions:
     macs: list = None                # the clone's MACs, one per NIC; default random
     nic_models: list = None          # new model per NIC (randomization); default same
     device_models: dict = None       # device class -> model, recorded in metadata
+    persistent_rewrite: object = None  # callable(tree): next-boot device changes
     switchover_hook: object = None   # callable(source, clone) while both are paused
     unplug_timeout_s: float = 20.0
     guardian: bool = True            # undo the clone if this process is killed
@@ -54,6 +55,7 @@ class CloneOptions:
                 raise exception.InvalidOptions('invalid MAC address %r' % mac)
             if int(mac.split(':')[0], 16) & 1:
                 raise exception.InvalidOptions('MAC %s is a multicast address' % mac)
-        if self.switchover_hook is not None and not callable(self.switchover_hook):
-            raise exception.InvalidOptions('switchover_hook must be callable')
+        for hook in ('switchover_hook', 'persistent_rewrite'):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                raise exception.InvalidOptions('%s must be callable' % hook)
         return self
