@@ -275,15 +275,30 @@ class CloneJob:
 
     def _switch_over(self):
         # The source is paused now (QEMU stopped it at pre-switchover).
-        t_pre = time.monotonic()
+        steps = self.result.switchover_steps
+        t_pre = last = time.monotonic()
+
+        def step(name):
+            nonlocal last
+            now = time.monotonic()
+            steps[name] = round((now - last) * 1000, 2)
+            last = now
+        stop = self.events.events('source', 'STOP')
+        if stop:
+            steps['event_lag'] = round((time.time() - stop[-1].timestamp) * 1000, 2)
         self.copy.complete()
+        step('disks_finished')
         self.migration.continue_switchover()
         self.migration.wait_source_completed()
+        step('final_copy')
         if self.options.switchover_hook is not None:
             self.migration.wait_clone_completed()
             self.options.switchover_hook(self.source, self.clone)
+            step('hook')
         self._resume_source()
+        step('resume')
         self.result.switchover_ms = round((time.monotonic() - t_pre) * 1000, 2)
+        self.copy.release_nodes()
         stats = self.migration.stats()
         self.migration.restore()
         ram = stats.get('ram') or {}
@@ -296,13 +311,17 @@ class CloneJob:
     def _resume_source(self):
         """Resume the source as soon as QEMU lets us (it leaves finish-migrate)."""
         deadline = time.monotonic() + 10
+        tries = 0
         while True:
+            tries += 1
             try:
                 self.source.resume()
+                self.result.switchover_steps['resume_tries'] = tries
                 return
             except Exception as e:  # libvirtError: "Migration is not finalized yet"
                 if time.monotonic() > deadline:
                     raise exception.PwnetizerError('cannot resume the source: %s' % e)
+                self.result.switchover_steps['resume_error'] = str(e)[:80]
                 time.sleep(0.001)
 
     def _record_source_pause(self):

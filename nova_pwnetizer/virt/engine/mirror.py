@@ -79,10 +79,13 @@ class DiskCopy:
 
     def start_mirrors(self):
         for plan in self.plans:
+            # No flushes through NBD: each would fdatasync the clone's image
+            # inside the source's pause (at stop and when the copy finishes);
+            # the clone's QEMU writes its image itself.
             self.source.qmp('blockdev-add', driver='nbd', **{'node-name': plan.nbd_node},
                             server={'type': 'inet', 'host': self.address,
                                     'port': str(self.port)},
-                            export=plan.export)
+                            export=plan.export, cache={'no-flush': True})
             self._nodes.append(plan.nbd_node)
             self.source.qmp('blockdev-mirror', **{
                 'job-id': plan.job_id,
@@ -134,7 +137,11 @@ class DiskCopy:
         self._check_failed()
 
     def complete(self):
-        """At switch-over (source paused): finish the copies, drop NBD nodes."""
+        """At switch-over (source paused): finish the copies.
+
+        The NBD nodes stay until :meth:`release_nodes`, after the source has
+        been resumed: removing them is not part of its pause.
+        """
         self._check_failed()
         since = self.events.mark()
         for job in self._jobs:
@@ -148,9 +155,9 @@ class DiskCopy:
                     'disk copy %s failed: %s' % (job, event.data['error']))
             self.bytes_copied += event.data.get('offset', 0)
             self._jobs.remove(job)
-        self._delete_nodes()
 
-    def _delete_nodes(self):
+    def release_nodes(self):
+        """Detach the source from the clone's NBD exports."""
         for node in list(self._nodes):
             self.source.qmp('blockdev-del', **{'node-name': node})
             self._nodes.remove(node)

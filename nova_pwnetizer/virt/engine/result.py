@@ -16,6 +16,7 @@ class CloneResult:
     downtime_ms: float = None          # as QEMU reports it
     source_paused_ms: float = None     # STOP to RESUME of the source (QEMU clock)
     switchover_ms: float = None        # pre-switchover event to source resumed
+    switchover_steps: dict = dataclasses.field(default_factory=dict)  # name -> ms
     time_to_running: float = None      # start to clone CPUs running
     time_to_ready: float = None        # start to clone with own NICs, defined
     memory_bytes: int = 0
