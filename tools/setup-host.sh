@@ -3,6 +3,13 @@
 # bookworm-backports, a test network namespace with a bridge and DHCP,
 # and virtlogd/libvirtd started inside it.  Idempotent; needs root; no
 # systemd.
+#
+# With PWN_HOSTS=2 (the default) a second test host is made too: its own
+# network namespace (pwnhost2, address 10.213.0.2 on the same bridged
+# network, linked by a veth pair that tests may cut), its own mount
+# namespace (private /run/libvirt, /var/lib/libvirt, /etc/libvirt, ...) and
+# its own virtlogd/libvirtd, reachable at
+#   qemu+unix:///system?socket=/var/lib/pwnetizer/host2/run/libvirt-sock
 set -euo pipefail
 
 PWN_NETNS=${PWN_NETNS:-pwnetizer}
@@ -10,6 +17,7 @@ PWN_BRIDGE=${PWN_BRIDGE:-pwnbr0}
 PWN_BRIDGE_CIDR=${PWN_BRIDGE_CIDR:-10.213.0.1/24}
 PWN_DHCP_RANGE=${PWN_DHCP_RANGE:-10.213.0.10,10.213.0.250}
 PWN_STATE_DIR=${PWN_STATE_DIR:-/var/lib/pwnetizer}
+PWN_HOSTS=${PWN_HOSTS:-2}
 
 log() { echo "setup-host: $*" >&2; }
 
@@ -120,7 +128,62 @@ start_daemons() {
     log "libvirtd did not answer"; exit 1
 }
 
+host2_uri() { echo "qemu+unix:///system?socket=$PWN_STATE_DIR/host2/run/libvirt-sock"; }
+
+setup_second_host() {
+    local ns=pwnhost2 dir=$PWN_STATE_DIR/host2
+    ip netns list | grep -qw "$ns" || ip netns add "$ns"
+    ip netns exec "$ns" ip link set lo up
+    if ! ip netns exec "$ns" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
+        ip netns exec "$ns" ip link add "$PWN_BRIDGE" type bridge
+        ip netns exec "$ns" ip link set "$PWN_BRIDGE" type bridge forward_delay 0 stp_state 0
+        ip netns exec "$ns" ip addr add 10.213.0.2/24 dev "$PWN_BRIDGE"
+    fi
+    ip netns exec "$ns" ip link set "$PWN_BRIDGE" up
+    # The link between the two hosts: a veth pair joining their bridges.
+    if ! ip netns exec "$PWN_NETNS" ip link show pwnlink2 >/dev/null 2>&1; then
+        ip link add pwnlink2 type veth peer name pwnlink2p
+        ip link set pwnlink2 netns "$PWN_NETNS"
+        ip link set pwnlink2p netns "$ns"
+        ip netns exec "$PWN_NETNS" ip link set pwnlink2 master "$PWN_BRIDGE"
+        ip netns exec "$ns" ip link set pwnlink2p master "$PWN_BRIDGE"
+    fi
+    ip netns exec "$PWN_NETNS" ip link set pwnlink2 up
+    ip netns exec "$ns" ip link set pwnlink2p up
+
+    local pidf=$dir/libvirtd.pid
+    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+        return 0
+    fi
+    log "starting the second test host (netns $ns)"
+    mkdir -p "$dir"/{run,lib,log,cache}
+    if [ ! -d "$dir/etc" ]; then
+        cp -a /etc/libvirt "$dir/etc"
+        rm -rf "$dir/etc/qemu/"*.xml "$dir/etc/qemu/autostart" "$dir/etc/storage" \
+               "$dir/etc/qemu/networks/autostart"
+    fi
+    mkdir -p "$dir"/lib/{qemu,images,boot,dnsmasq,network}
+    ip netns exec "$ns" unshare -m --propagation private sh -ec "
+        mount --bind '$dir/run' /run/libvirt
+        mount --bind '$dir/lib' /var/lib/libvirt
+        mount --bind '$dir/etc' /etc/libvirt
+        mount --bind '$dir/log' /var/log/libvirt
+        mount --bind '$dir/cache' /var/cache/libvirt
+        virtlogd -d -p '$dir/virtlogd.pid'
+        libvirtd -d -p '$pidf'
+    "
+    for _ in $(seq 100); do
+        virsh -q -c "$(host2_uri)" version >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    log "the second libvirtd did not answer"; exit 1
+}
+
 configure_libvirt
 setup_netns
 start_daemons
 log "ready: $(virsh -c qemu:///system version | tr '\n' ' ')"
+if [ "$PWN_HOSTS" -ge 2 ]; then
+    setup_second_host
+    log "second host ready: $(host2_uri)"
+fi

@@ -34,6 +34,11 @@ OPTS = [
     cfg.IntOpt('clone_timeout', default=600, min=1,
                help='Seconds any one wait of a clone may take (disk copy, memory '
                     'copy, switch-over) before the clone is rolled back.'),
+    cfg.IntOpt('switchover_timeout', default=10, min=1,
+               help='Seconds a wait may take while the source is paused at the '
+                    'switch-over (finishing the disk copies, the final memory '
+                    'copy); past it the clone is rolled back and the source '
+                    'resumed.'),
     cfg.IntOpt('unplug_timeout', default=20, min=1,
                help='Seconds the guest has to release an inherited NIC.'),
     cfg.BoolOpt('persistent', default=True,
@@ -61,6 +66,7 @@ def clone_options(conf, **overrides):
         xbzrle=group.xbzrle,
         disk_dir=group.disk_dir,
         timeout_s=float(group.clone_timeout),
+        switchover_timeout_s=float(group.switchover_timeout),
         unplug_timeout_s=float(group.unplug_timeout),
         persistent=group.persistent)
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -28,6 +28,22 @@ def host():
     yield h
 
 
+HOST2_URI = 'qemu+unix:///system?socket=/var/lib/pwnetizer/host2/run/libvirt-sock'
+HOST2_ADDRESS = '10.213.0.2'
+
+
+@pytest.fixture(scope='session')
+def host2():
+    """The second test host (tools/setup-host.sh): its own libvirtd and netns."""
+    h = engine.Host(HOST2_URI)
+    try:
+        h.qemu_version
+    except engine.PwnetizerError as e:
+        pytest.fail('the second test host is not reachable (%s); run tools/setup-host.sh'
+                    % e)
+    yield h
+
+
 @pytest.fixture(scope='session')
 def image():
     return image_mod.ensure_image()

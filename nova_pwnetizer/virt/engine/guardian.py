@@ -67,15 +67,21 @@ def _recover(args):
         source = source_host.lookup(args.source)
     except exception.DomainNotFound:
         source = None
+    steps = []
     if source is not None:  # first the source: cancel before the clone goes
-        recovery.recover_source(source)
-        LOG.warning('recovered source %s after its clone job died', source.name)
-    if clone is not None:
-        clone.destroy()  # an incoming QEMU may also have exited by itself
-        clone.undefine()
-    for path in args.file:
-        target_host.delete_file(path)
-    LOG.warning('removed half-built clone %s and its files', args.clone)
+        steps.append(('recover source %s' % source.name,
+                      lambda: recovery.recover_source(source)))
+    if clone is not None:  # an incoming QEMU may also have exited by itself
+        steps += [('destroy %s' % args.clone, clone.destroy),
+                  ('undefine %s' % args.clone, clone.undefine)]
+    steps += [('delete %s' % path, lambda p=path: target_host.delete_file(p))
+              for path in args.file]
+    for what, step in steps:
+        try:
+            step()
+        except Exception as e:  # go on: every step left undone is a leak
+            LOG.error('%s failed: %s', what, e)
+    LOG.warning('undid clone %s of a job that died', args.clone)
 
 
 def main(argv=None):

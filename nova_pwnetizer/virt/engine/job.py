@@ -246,7 +246,9 @@ class CloneJob:
         self.copy = mirror.DiskCopy(self.source, self.clone, self.disks, self.events,
                                     self.address, self.options.port_range,
                                     self.options.timeout_s,
-                                    self.options.disk_bandwidth_mib * 1024 * 1024)
+                                    self.options.disk_bandwidth_mib * 1024 * 1024,
+                                    self.options.disk_copy_mode or (
+                                        'write-blocking' if self.same_host else 'background'))
         self._push('remove NBD exports and mirrors', self.copy.abort)
         self.copy.start_exports(exclude={self.migration.port})
         self.copy.start_mirrors()
@@ -286,10 +288,11 @@ class CloneJob:
         stop = self.events.events('source', 'STOP')
         if stop:
             steps['event_lag'] = round((time.time() - stop[-1].timestamp) * 1000, 2)
-        self.copy.complete()
+        # The source is paused: these waits get the short switch-over limit.
+        self.copy.complete(self.options.switchover_timeout_s)
         step('disks_finished')
         self.migration.continue_switchover()
-        self.migration.wait_source_completed()
+        self.migration.wait_source_completed(self.options.switchover_timeout_s)
         step('final_copy')
         if self.options.switchover_hook is not None:
             self.migration.wait_clone_completed()
@@ -401,6 +404,9 @@ class CloneJob:
 
     def _rollback(self):
         with _sigint_deferred():
+            copy = getattr(self, 'copy', None)
+            if copy is not None:
+                copy.cut_connections()  # before anything may wait on a dead link
             while self._undo:
                 what, undo = self._undo.pop()
                 try:

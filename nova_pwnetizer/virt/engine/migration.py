@@ -93,7 +93,7 @@ class MemoryMigration:
         self.source.qmp('migrate', uri=self.incoming_uri(self.address, self.port))
         self.started = True
 
-    def _status(self, role, statuses, what, on_tick=None, since=0):
+    def _status(self, role, statuses, what, on_tick=None, since=0, timeout=None):
         def match(event):
             if event.role != role or event.name != 'MIGRATION':
                 return False
@@ -103,7 +103,7 @@ class MemoryMigration:
                 raise exception.PwnetizerError(
                     'migration %s on the %s%s' % (status, role, detail))
             return status in statuses
-        return self.events.wait(match, self.options.timeout_s, what,
+        return self.events.wait(match, timeout or self.options.timeout_s, what,
                                 on_tick=on_tick, since=since)
 
     def _failure_detail(self, role):
@@ -122,8 +122,9 @@ class MemoryMigration:
     def continue_switchover(self):
         self.source.qmp('migrate-continue', state='pre-switchover')
 
-    def wait_source_completed(self):
-        event = self._status('source', ('completed',), 'the switch-over to finish')
+    def wait_source_completed(self, timeout=None):
+        event = self._status('source', ('completed',), 'the switch-over to finish',
+                             timeout=timeout)
         self.completed = True
         return event
 

@@ -2,9 +2,11 @@
 
 The clone's QEMU (waiting for the migration stream) serves its empty disks
 with ``nbd-server-start`` + ``block-export-add``; the source attaches each
-export as an NBD node and runs ``blockdev-mirror`` into it with
-``copy-mode: write-blocking``, so that once a job is ready every guest
-write reaches both sides before it completes.  At switch-over (source
+export as an NBD node and runs ``blockdev-mirror`` into it, with
+``copy-mode: write-blocking`` on one host (every guest write reaches both
+sides before it completes) or ``background`` across hosts (guest writes
+never wait for the network; what is still dirty is copied at the
+switch-over).  At switch-over (source
 paused) a soft ``block-job-cancel`` leaves each copy consistent and the
 NBD nodes go away before the migration finishes, as libvirt does it.
 """
@@ -24,7 +26,7 @@ class DiskCopy:
     """The NBD exports and mirror jobs of one clone."""
 
     def __init__(self, source, clone, plans, events, address, port_range, timeout,
-                 speed=0):
+                 speed=0, copy_mode='write-blocking'):
         self.source = source
         self.clone = clone
         self.plans = plans
@@ -33,6 +35,7 @@ class DiskCopy:
         self.port_range = port_range
         self.timeout = timeout
         self.speed = speed  # bytes/s per job, 0: unlimited
+        self.copy_mode = copy_mode
         self.port = None
         self.bytes_copied = 0
         self._exports = []
@@ -92,7 +95,7 @@ class DiskCopy:
                 'device': self.source.node_for_alias(plan.alias),
                 'target': plan.nbd_node,
                 'sync': plan.sync,
-                'copy-mode': 'write-blocking',
+                'copy-mode': self.copy_mode,
                 'speed': self.speed,
             })
             self._jobs.append(plan.job_id)
@@ -136,7 +139,7 @@ class DiskCopy:
         """Raise if a mirror job failed after it became ready."""
         self._check_failed()
 
-    def complete(self):
+    def complete(self, timeout=None):
         """At switch-over (source paused): finish the copies.
 
         The NBD nodes stay until :meth:`release_nodes`, after the source has
@@ -149,7 +152,7 @@ class DiskCopy:
         for job in list(self._jobs):
             event = self.events.wait(
                 self._job_event(job, ('BLOCK_JOB_COMPLETED', 'BLOCK_JOB_CANCELLED')),
-                self.timeout, 'disk copy %s to finish' % job, since=since)
+                timeout or self.timeout, 'disk copy %s to finish' % job, since=since)
             if event.data.get('error'):
                 raise exception.PwnetizerError(
                     'disk copy %s failed: %s' % (job, event.data['error']))
@@ -164,8 +167,21 @@ class DiskCopy:
 
     # -- rollback ------------------------------------------------------------
 
+    def cut_connections(self):
+        """Shut the NBD connections down at once (QMP ``yank``).
+
+        A request stuck on a dead link would otherwise make every later
+        drain (job cancel, node removal) wait with QEMU's big lock held:
+        the source would freeze.  Yanked requests fail; the guest's own
+        writes have already reached its disk.
+        """
+        for node in self._nodes:
+            self._safe(self.source, 'yank',
+                       instances=[{'type': 'block-node', 'node-name': node}])
+
     def abort(self):
         """Cancel whatever runs and remove every node and export (idempotent)."""
+        self.cut_connections()
         since = self.events.mark()
         running = {j['device'] for j in self._safe(self.source, 'query-block-jobs') or []}
         for job in list(self._jobs):

@@ -19,10 +19,16 @@ class CloneOptions:
     downtime_limit_ms: int = 50
     bandwidth_mib: int = 0           # MiB/s of the memory copy, 0: unlimited
     disk_bandwidth_mib: int = 0      # MiB/s of the disk copy, 0: unlimited
+    # 'write-blocking': every guest write reaches both sides before it
+    # completes (converges under any write load); 'background': guest
+    # writes never wait for the network.  None: write-blocking on the same
+    # host, background across hosts (a dead link must not stall the source).
+    disk_copy_mode: str = None
     auto_converge: bool = True
     xbzrle: bool = False
     disk_dir: str = None             # default: next to each source disk
     timeout_s: float = 600.0
+    switchover_timeout_s: float = 10.0  # waits while the source is paused
     start: bool = True               # False: leave the clone paused, NICs isolated
     persistent: bool = True          # define the clone (survives libvirtd restart)
     macs: list = None                # the clone's MACs, one per NIC; default random
@@ -48,7 +54,11 @@ class CloneOptions:
                 'downtime limit %s ms out of range 1-60000' % self.downtime_limit_ms)
         if self.bandwidth_mib < 0 or self.disk_bandwidth_mib < 0:
             raise exception.InvalidOptions('bandwidth cannot be negative')
-        if self.timeout_s <= 0:
+        if self.disk_copy_mode not in (None, 'write-blocking', 'background'):
+            raise exception.InvalidOptions(
+                'disk copy mode must be write-blocking or background, not %r'
+                % self.disk_copy_mode)
+        if self.timeout_s <= 0 or self.switchover_timeout_s <= 0:
             raise exception.InvalidOptions('timeout must be positive')
         for mac in self.macs or ():
             if not _MAC.match(mac.lower()):

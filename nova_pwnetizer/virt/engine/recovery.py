@@ -90,6 +90,13 @@ def source_leftovers(guest):
 def recover_source(guest):
     """Cancel the engine's migration and block jobs on ``guest``; resume it
     if the engine paused it.  Safe to call on any domain."""
+    nbd_nodes = [n['node-name'] for n in guest.qmp('query-named-block-nodes', flat=True)
+                 if (n.get('node-name') or '').startswith('pwn-nbd-')]
+    for name in nbd_nodes:  # first: a dead link must not freeze the drains below
+        try:
+            guest.qmp('yank', instances=[{'type': 'block-node', 'node-name': name}])
+        except exception.QMPError as e:
+            LOG.warning('cannot yank %s on %s: %s', name, guest.name, e)
     status = guest.migration_status().get('status')
     if status in migration.ACTIVE_STATES:
         guest.qmp('migrate_cancel')  # QEMU resumes a source it paused
@@ -100,13 +107,11 @@ def recover_source(guest):
     for job in guest.qmp('query-block-jobs'):
         if job['device'].startswith('pwn-mirror-'):
             guest.qmp('block-job-cancel', device=job['device'], force=True)
-    for node in guest.qmp('query-named-block-nodes', flat=True):
-        name = node.get('node-name') or ''
-        if name.startswith('pwn-nbd-'):
-            try:
-                guest.qmp('blockdev-del', **{'node-name': name})
-            except exception.QMPError as e:
-                LOG.warning('cannot remove %s from %s yet: %s', name, guest.name, e)
+    for name in nbd_nodes:
+        try:
+            guest.qmp('blockdev-del', **{'node-name': name})
+        except exception.QMPError as e:
+            LOG.warning('cannot remove %s from %s yet: %s', name, guest.name, e)
     guest.qmp('migrate-set-capabilities', capabilities=[
         {'capability': 'pause-before-switchover', 'state': False}])
     if status in ('pre-switchover', 'device', 'completed') and guest.state == 'paused':
