@@ -2,16 +2,34 @@
 
 import json
 import sys
+import threading
 
 
 class Progress:
-    """Progress of a clone on stderr: one updating line on a terminal."""
+    """Progress of a clone on stderr: one updating line on a terminal.
 
-    def __init__(self, stream=None, quiet=False):
+    With ``parallel`` (a fan-out) each clone's phase changes are printed as
+    lines of their own, prefixed with the clone's number.
+    """
+
+    def __init__(self, stream=None, quiet=False, parallel=False):
         self.stream = stream or sys.stderr
         self.quiet = quiet
-        self.tty = self.stream.isatty()
+        self.parallel = parallel
+        self.tty = self.stream.isatty() and not parallel
         self._phase = None
+        self._phases = {}
+        self._lock = threading.Lock()
+
+    def for_clone(self, index):
+        def report(phase, fraction, message):
+            with self._lock:
+                if self.quiet or self._phases.get(index) == phase:
+                    return
+                self._phases[index] = phase
+                self.stream.write('clone %d: [%s] %s\n' % (index + 1, phase, message))
+                self.stream.flush()
+        return report
 
     def __call__(self, phase, fraction, message):
         if self.quiet:

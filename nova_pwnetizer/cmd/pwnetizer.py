@@ -18,6 +18,7 @@ from nova_pwnetizer.cmd import output
 from nova_pwnetizer.conf import engine as engine_conf
 from nova_pwnetizer.conf import randomize as randomize_conf
 from nova_pwnetizer.virt import engine
+from nova_pwnetizer.virt.engine import fanout
 from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt.randomize import family as family_mod
 from nova_pwnetizer.virt.randomize import planner
@@ -71,7 +72,11 @@ def build_parser():
     clone.add_argument('--target-connect', metavar='URI',
                        help='libvirt URI of the host the clone runs on (default: the '
                             "source's)")
-    clone.add_argument('--count', type=_positive, default=1, help='number of clones')
+    clone.add_argument('--count', type=_positive, default=1,
+                       help='number of clones, made as a doubling tree: the source is '
+                            'paused once, finished clones clone themselves')
+    clone.add_argument('--sequential', action='store_true',
+                       help='with --count: clone the source N times instead')
     clone.add_argument('--json', action='store_true',
                        help='print one JSON object per clone instead of text')
     clone.add_argument('--migration-address', help='target address for the streams')
@@ -135,39 +140,83 @@ def _load_conf(args):
     return conf
 
 
+def _clone_options(args, conf, index):
+    name = args.name
+    if name and args.count > 1:
+        name = '%s-%d' % (name, index + 1)
+    return engine_conf.clone_options(
+        conf, name=name, migration_address=args.migration_address,
+        port_range=args.port_range, downtime_limit_ms=args.downtime_limit,
+        bandwidth_mib=args.bandwidth, disk_bandwidth_mib=args.disk_bandwidth,
+        auto_converge=False if args.no_auto_converge else None,
+        disk_dir=args.disk_dir, start=False if args.paused else None,
+        persistent=False if args.transient else None,
+        timeout_s=float(args.timeout) if args.timeout else None)
+
+
+class _Randomizer:
+    """Plans each clone's device models; clones planned but not yet made
+    count as family members, so one round of a fan-out spreads too."""
+
+    def __init__(self, args, conf, source_host, target_host):
+        self.requested = {cls: getattr(args, flag[2:].replace('-', '_'))
+                          for flag, cls in DEVICE_OPTIONS}
+        self.randomize = (conf.randomize.enabled if args.randomize is None
+                          else args.randomize)
+        if not self.randomize and any(self.requested.values()):
+            raise engine.InvalidOptions('device model lists need --randomize')
+        self.args, self.conf = args, conf
+        self.hosts = (source_host, target_host)
+        self.pending = []
+
+    def apply(self, options, index, parent):
+        if not self.randomize:
+            return options
+        seed = None if self.args.seed is None else self.args.seed + index
+        randomizers = planner.load_randomizers()
+        tree = parent.tree()
+        members = family_mod.members(list(self.hosts), family_mod.family_id(tree),
+                                     randomizers) + self.pending
+        plan = planner.plan(parent, self.hosts[1],
+                            randomize_conf.policy(self.conf, self.requested, seed),
+                            family_members=members, randomizers=randomizers,
+                            same_host=self.hosts[1].same_as(self.hosts[0]))
+        self.pending.append(family_mod.Member('(planned)', '', '', 0, 'planned',
+                                              dict(plan.models)))
+        options.nic_models = plan.nic_models(len(tree.findall('devices/interface')))
+        options.device_models = plan.models
+        options.persistent_rewrite = plan.rewrite
+        return options
+
+
+def _print_result(result, as_json):
+    print(output.as_json(result) if as_json else output.figures(result))
+    sys.stdout.flush()
+
+
 def cmd_clone(args, conf):
     source_host = engine.Host(args.connect)
     target_host = engine.Host(args.target_connect) if args.target_connect else source_host
     source = source_host.lookup(args.source)
-    progress = output.Progress(quiet=args.json)
-    randomize = conf.randomize.enabled if args.randomize is None else args.randomize
-    requested = {cls: getattr(args, flag[2:].replace('-', '_')) for flag, cls in DEVICE_OPTIONS}
-    if not randomize and any(requested.values()):
-        raise engine.InvalidOptions('device model lists need --randomize')
-    for i in range(args.count):
-        name = args.name
-        if name and args.count > 1:
-            name = '%s-%d' % (name, i + 1)
-        options = engine_conf.clone_options(
-            conf, name=name, migration_address=args.migration_address,
-            port_range=args.port_range, downtime_limit_ms=args.downtime_limit,
-            bandwidth_mib=args.bandwidth, disk_bandwidth_mib=args.disk_bandwidth,
-            auto_converge=False if args.no_auto_converge else None,
-            disk_dir=args.disk_dir, start=False if args.paused else None,
-            persistent=False if args.transient else None,
-            timeout_s=float(args.timeout) if args.timeout else None)
-        if randomize:
-            seed = None if args.seed is None else args.seed + i
-            plan = planner.plan(source, target_host,
-                                randomize_conf.policy(conf, requested, seed),
-                                same_host=target_host.same_as(source_host))
-            options.nic_models = plan.nic_models(len(source.tree().findall(
-                'devices/interface')))
-            options.device_models = plan.models
-            options.persistent_rewrite = plan.rewrite
-        result = engine.clone(source, target_host, options, progress)
-        print(output.as_json(result) if args.json else output.figures(result))
-        sys.stdout.flush()
+    randomizer = _Randomizer(args, conf, source_host, target_host)
+    if args.count == 1 or args.sequential:
+        progress = output.Progress(quiet=args.json)
+        for i in range(args.count):
+            options = randomizer.apply(_clone_options(args, conf, i), i, source)
+            _print_result(engine.clone(source, target_host, options, progress), args.json)
+        return 0
+    progress = output.Progress(quiet=args.json, parallel=True)
+    done = fanout.fanout(
+        source, target_host, args.count,
+        lambda i, parent: randomizer.apply(_clone_options(args, conf, i), i, parent),
+        progress_for=progress.for_clone)
+    for result in done.results:
+        _print_result(result, args.json)
+    if not args.json:
+        print('%d clones in %.2f s over %d rounds (%s); the source was paused %d time%s'
+              % (len(done.results), done.total_s, len(done.rounds),
+                 ' + '.join(str(len(r)) for r in done.rounds), done.source_pauses,
+                 '' if done.source_pauses == 1 else 's'))
     return 0
 
 

@@ -60,30 +60,46 @@ class Event:
     timestamp: float  # seconds, QEMU's clock for QMP events, ours otherwise
 
 
-class _QMPDispatcher:
-    """One QMP event registration per connection, fanned out by domain.
+class _ConnDispatcher:
+    """One registration per connection and event kind, fanned out by domain.
 
-    libvirt's remote driver forwards QMP events of only the first domain
-    registered on a connection (later registrations for other domains are
-    counted as duplicates), so the engine registers once for all domains
-    and dispatches by UUID itself.
+    libvirt keeps one callback per (connection, domain, event) and its
+    remote driver forwards QMP events of only the first domain registered
+    on a connection, so the engine registers once for all domains and
+    dispatches by UUID itself: any number of jobs may watch one domain.
+    Subscribers get ``(name, data, timestamp)``.
     """
 
     def __init__(self, conn):
         self._lock = threading.Lock()
         self._subscribers = {}
-        libvirt_qemu.qemuMonitorEventRegister(conn, None, None, self._on_event, None, 0)
+        libvirt_qemu.qemuMonitorEventRegister(conn, None, None, self._on_qmp, None, 0)
+        conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                    self._on_lifecycle, None)
+        conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                    self._on_removed, None)
 
-    def _on_event(self, _conn, dom, name, seconds, micros, details, _opaque):
+    def _dispatch(self, dom, name, data, timestamp):
+        with self._lock:
+            callbacks = list(self._subscribers.get(dom.UUIDString(), ()))
+        for callback in callbacks:
+            callback(name, data, timestamp)
+
+    def _on_qmp(self, _conn, dom, name, seconds, micros, details, _opaque):
         if isinstance(details, str):
             try:
                 details = json.loads(details) if details else {}
             except ValueError:
                 details = {'raw': details}
-        with self._lock:
-            callbacks = list(self._subscribers.get(dom.UUIDString(), ()))
-        for callback in callbacks:
-            callback(name, seconds, micros, details or {})
+        self._dispatch(dom, name, details or {}, seconds + micros / 1e6)
+
+    def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
+        name = _LIFECYCLE.get(event)
+        if name:
+            self._dispatch(dom, 'LIFECYCLE_' + name, {'detail': detail}, time.time())
+
+    def _on_removed(self, _conn, dom, alias, _opaque):
+        self._dispatch(dom, 'DEVICE_REMOVED', {'alias': alias}, time.time())
 
     def subscribe(self, uuid, callback):
         with self._lock:
@@ -100,11 +116,11 @@ _dispatchers = {}
 _dispatchers_lock = threading.Lock()
 
 
-def _qmp_dispatcher(conn):
+def _dispatcher(conn):
     with _dispatchers_lock:
         key = id(conn)
         if key not in _dispatchers or _dispatchers[key][0] is not conn:
-            _dispatchers[key] = (conn, _QMPDispatcher(conn))
+            _dispatchers[key] = (conn, _ConnDispatcher(conn))
         return _dispatchers[key][1]
 
 
@@ -132,30 +148,14 @@ class EventHub:
         self._critical = {}
 
     def watch(self, role, guest, critical=True):
-        conn = guest.host.conn
-        dom = guest.dom
+        """Collect the events of ``guest`` under ``role``."""
+        def on_event(name, data, timestamp):
+            self._add(Event(role, name, data, timestamp))
 
-        def on_qmp(name, seconds, micros, details):
-            self._add(Event(role, name, details, seconds + micros / 1e6))
-
-        uuid = dom.UUIDString()
-        _qmp_dispatcher(conn).subscribe(uuid, on_qmp)
-        self._registrations.append(
-            lambda: _qmp_dispatcher(conn).unsubscribe(uuid, on_qmp))
-
-        def on_lifecycle(_conn, _dom, event, detail, _opaque):
-            name = _LIFECYCLE.get(event)
-            if name:
-                self._add(Event(role, 'LIFECYCLE_' + name, {'detail': detail}, time.time()))
-
-        def on_removed(_conn, _dom, alias, _opaque):
-            self._add(Event(role, 'DEVICE_REMOVED', {'alias': alias}, time.time()))
-
-        for event_id, cb in ((libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle),
-                             (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_removed)):
-            cid = conn.domainEventRegisterAny(dom, event_id, cb, None)
-            self._registrations.append(
-                lambda cid=cid: conn.domainEventDeregisterAny(cid))
+        dispatcher = _dispatcher(guest.host.conn)
+        uuid = guest.uuid
+        dispatcher.subscribe(uuid, on_event)
+        self._registrations.append(lambda: dispatcher.unsubscribe(uuid, on_event))
         if critical:
             self._critical[role] = guest.name
 

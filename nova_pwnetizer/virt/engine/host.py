@@ -2,6 +2,8 @@
 
 import functools
 import os
+import threading
+import time
 import urllib.parse
 import uuid as uuidlib
 
@@ -31,6 +33,7 @@ class Host:
         self._conn = conn
         self._uri = uri
         self._owned = conn is None  # a connection we opened is ours to reopen
+        self._storage_lock = threading.Lock()  # parallel jobs share pools
 
     def _alive(self):
         try:
@@ -160,22 +163,33 @@ class Host:
         return pool
 
     def _with_pool(self, directory, fn, build=False):
-        """Run fn(pool) on a pool over ``directory``; drop it if we made it."""
-        known = True
-        try:
-            self.conn.storagePoolLookupByTargetPath(directory)
-        except libvirt.libvirtError:
-            known = False
-        pool = self._pool_for_dir(directory, build=build)
-        try:
-            pool.refresh(0)
-            return fn(pool)
-        finally:
-            if not known:
+        """Run fn(pool) on a pool over ``directory``; drop it if we made it.
+
+        Another process may make its own pool over the same directory at the
+        same moment (libvirt refuses a second one): then use theirs.
+        """
+        with self._storage_lock:
+            for attempt in range(20):
                 try:
-                    pool.destroy()
-                finally:
-                    pool.undefine()
+                    pool, ours = self.conn.storagePoolLookupByTargetPath(directory), False
+                except libvirt.libvirtError:
+                    try:
+                        pool, ours = self._pool_for_dir(directory, build=build), True
+                    except libvirt.libvirtError as e:
+                        if 'conflict' not in str(e) or attempt == 19:
+                            raise
+                        time.sleep(0.05)
+                        continue
+                break
+            try:
+                pool.refresh(0)
+                return fn(pool)
+            finally:
+                if ours:
+                    try:
+                        pool.destroy()
+                    finally:
+                        pool.undefine()
 
     def ensure_directory(self, directory):
         """Create ``directory`` on this host if it is missing."""
