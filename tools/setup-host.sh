@@ -27,7 +27,7 @@ install_packages() {
     local want=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
                 libvirt-clients libvirt-dev pkg-config)
     local extra=(dnsmasq-base iproute2 iputils-ping busybox-static kmod cpio
-                 dosfstools e2fsprogs)
+                 dosfstools e2fsprogs curl)
     local missing=()
     for p in "${want[@]}" "${extra[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -1,0 +1,138 @@
+"""The suite's report: a markdown table with ratios, and two plots."""
+
+import os
+
+LABELS = {'live_clone': 'pwnetizer live clone', 'stop_and_copy': 'stop-and-copy clone',
+          'snapshot_boot': 'snapshot + boot (OpenStack today)',
+          'libvirt_migration': 'libvirt live migration (reference)'}
+
+
+def _med(cell, method, key):
+    summary = cell['methods'].get(method, {}).get('summary', {}).get(key)
+    return summary['median'] if summary else None
+
+
+def _fmt(summary, unit=''):
+    if not summary:
+        return '-'
+    return '%s%s (%s)' % (_num(summary['median']), unit, _num(summary['max']))
+
+
+def _num(value):
+    if value >= 100:
+        return '%.0f' % value
+    return '%.1f' % value if value >= 10 else '%.2f' % value
+
+
+def _ratio(a, b):
+    if not a or not b:
+        return '-'
+    return '%.0fx' % (a / b) if a / b >= 10 else '%.1fx' % (a / b)
+
+
+def markdown(data):
+    m = data['machine']
+    lines = ['# Benchmarks', '',
+             'One run of `python -m nova_pwnetizer.bench.suite` on %d cores, QEMU %s '
+             '(%s), libvirt %s; %d s. Each figure: median (max) over the runs.'
+             % (m['cpus'], m['qemu'], m['accelerator'], m['libvirt'], data['duration_s']),
+             '', 'Columns: guest-observed source pause (longest silence under a 2 ms '
+             'ping from the guest network), time until the copy serves (its own DHCP '
+             'lease, its web service answering; for the migration: until it completed), '
+             'data moved, CPU seconds spent on the host. The snapshot + boot copy has '
+             'lost the memory state: it is a fresh boot of the disk.', '',
+             '| memory | workload | method | pause ms | serves after s | data MiB | CPU s | '
+             'pause vs live | serve vs live |', '|---|---|---|---|---|---|---|---|---|']
+    for cell in data['cells']:
+        live_pause = _med(cell, 'live_clone', 'guest_pause_ms')
+        live_serve = _med(cell, 'live_clone', 'serve_s')
+        for method, result in cell['methods'].items():
+            s = result['summary']
+            errors = ' (%d failed)' % result['errors'] if result['errors'] else ''
+            lines.append('| %d MiB | %s | %s%s | %s | %s | %s | %s | %s | %s |' % (
+                cell['memory_mib'], cell['workload'], LABELS.get(method, method), errors,
+                _fmt(s.get('guest_pause_ms')), _fmt(s.get('serve_s')),
+                _fmt(s.get('data_mib')), _fmt(s.get('cpu_s')),
+                '-' if method == 'live_clone' else _ratio(_med(cell, method,
+                                                               'guest_pause_ms'), live_pause),
+                '-' if method == 'live_clone' else _ratio(_med(cell, method, 'serve_s'),
+                                                          live_serve)))
+    if data.get('fanout'):
+        lines += ['', '## Fan-out (256 MiB)', '',
+                  '| clones | tree: total s | tree: source pauses | sequential: total s | '
+                  'sequential: source pauses |', '|---|---|---|---|---|']
+        by = {}
+        for row in data['fanout']:
+            by.setdefault((row['count'], row['mode']), []).append(row)
+        for count in sorted({c for c, _ in by}):
+            tree, seq = by.get((count, 'tree'), []), by.get((count, 'sequential'), [])
+            lines.append('| %d | %s | %s | %s | %s |' % (
+                count, _med_rows(tree, 'total_s'), _set(tree), _med_rows(seq, 'total_s'),
+                _set(seq)))
+    lines += ['', '![pause vs memory](img/pause-vs-memory.png)', '',
+              '![pause vs dirty rate](img/pause-vs-dirty-rate.png)', '']
+    return '\n'.join(lines)
+
+
+def _med_rows(rows, key):
+    values = sorted(r[key] for r in rows)
+    return '%.2f' % values[len(values) // 2] if values else '-'
+
+
+def _set(rows):
+    return ', '.join(sorted({str(r['source_pauses']) for r in rows})) or '-'
+
+
+def plots(data, directory):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    os.makedirs(directory, exist_ok=True)
+    methods = list(LABELS)
+    idle = [c for c in data['cells'] if c['workload'] == 'idle']
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for method in methods:
+        points = [(c['memory_mib'], _med(c, method, 'guest_pause_ms')) for c in idle]
+        points = [p for p in points if p[1]]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], 'o-',
+                    label=LABELS[method])
+    ax.set_xscale('log', base=2)
+    ax.set_yscale('log')
+    ax.set_xlabel('guest memory (MiB)')
+    ax.set_ylabel('guest-observed source pause (ms, median)')
+    ax.set_title('Source pause vs memory size, idle guest')
+    ax.legend(fontsize=8)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(directory, 'pause-vs-memory.png'), dpi=100)
+    plt.close(fig)
+
+    rates = {'idle': 0, 'dirty5': 5, 'dirty20': 20, 'dirty50': 50}
+    size = max((c['memory_mib'] for c in data['cells'] if c['workload'] in rates
+                and c['memory_mib'] <= 1024), default=None)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for method in methods:
+        points = sorted((rates[c['workload']], _med(c, method, 'guest_pause_ms'))
+                        for c in data['cells'] if c['memory_mib'] == size
+                        and c['workload'] in rates)
+        points = [p for p in points if p[1]]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], 'o-',
+                    label=LABELS[method])
+    ax.set_yscale('log')
+    ax.set_xlabel('guest page-dirtying rate (MB/s)')
+    ax.set_ylabel('guest-observed source pause (ms, median)')
+    ax.set_title('Source pause vs dirty rate, %s MiB guest' % size)
+    ax.legend(fontsize=8)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(directory, 'pause-vs-dirty-rate.png'), dpi=100)
+    plt.close(fig)
+
+
+def write(data, doc_dir):
+    os.makedirs(doc_dir, exist_ok=True)
+    with open(os.path.join(doc_dir, 'benchmarks.md'), 'w') as f:
+        f.write(markdown(data))
+    plots(data, os.path.join(doc_dir, 'img'))
