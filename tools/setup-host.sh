@@ -14,8 +14,10 @@ set -euo pipefail
 
 PWN_NETNS=${PWN_NETNS:-pwnetizer}
 PWN_BRIDGE=${PWN_BRIDGE:-pwnbr0}
-PWN_BRIDGE_CIDR=${PWN_BRIDGE_CIDR:-10.213.0.1/24}
-PWN_DHCP_RANGE=${PWN_DHCP_RANGE:-10.213.0.10,10.213.0.250}
+PWN_BRIDGE_CIDR=${PWN_BRIDGE_CIDR:-10.213.0.1/16}
+# Every clone gets a new MAC and so a new lease: a large range and short
+# leases keep a machine that clones all day from running out of addresses.
+PWN_DHCP_RANGE=${PWN_DHCP_RANGE:-10.213.1.1,10.213.254.254,255.255.0.0,10m}
 PWN_STATE_DIR=${PWN_STATE_DIR:-/var/lib/pwnetizer}
 PWN_HOSTS=${PWN_HOSTS:-2}
 
@@ -84,12 +86,12 @@ setup_netns() {
     if ! "${ns[@]}" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
         "${ns[@]}" ip link add "$PWN_BRIDGE" type bridge
         "${ns[@]}" ip link set "$PWN_BRIDGE" type bridge forward_delay 0 stp_state 0
-        "${ns[@]}" ip addr add "$PWN_BRIDGE_CIDR" dev "$PWN_BRIDGE"
     fi
+    ensure_address "$PWN_NETNS" "$PWN_BRIDGE_CIDR"
     "${ns[@]}" ip link set "$PWN_BRIDGE" up
     # --no-ping: offer at once (no 3 s probe of the address); our own net.
     local args=(--port=0 --interface="$PWN_BRIDGE" --bind-interfaces --except-interface=lo
-                --dhcp-range="$PWN_DHCP_RANGE,12h" --dhcp-leasefile="$PWN_STATE_DIR/dnsmasq.leases"
+                --dhcp-range="$PWN_DHCP_RANGE" --dhcp-leasefile="$PWN_STATE_DIR/dnsmasq.leases"
                 --dhcp-authoritative --no-ping --log-dhcp
                 --log-facility="$PWN_STATE_DIR/dnsmasq.log")
     local pidf=$PWN_STATE_DIR/dnsmasq.pid argsf=$PWN_STATE_DIR/dnsmasq.args
@@ -99,6 +101,13 @@ setup_netns() {
     fi
     "${ns[@]}" dnsmasq --pid-file="$pidf" "${args[@]}"
     echo "${args[*]}" > "$argsf"
+}
+
+ensure_address() {  # ensure_address NETNS CIDR: the bridge has exactly that address
+    local ns=$1 cidr=$2
+    ip netns exec "$ns" ip -o -4 addr show dev "$PWN_BRIDGE" | grep -q " $cidr " && return 0
+    ip netns exec "$ns" ip addr flush dev "$PWN_BRIDGE"
+    ip netns exec "$ns" ip addr add "$cidr" dev "$PWN_BRIDGE"
 }
 
 netns_of() { readlink "/proc/$1/ns/net" 2>/dev/null || true; }
@@ -137,8 +146,8 @@ setup_second_host() {
     if ! ip netns exec "$ns" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
         ip netns exec "$ns" ip link add "$PWN_BRIDGE" type bridge
         ip netns exec "$ns" ip link set "$PWN_BRIDGE" type bridge forward_delay 0 stp_state 0
-        ip netns exec "$ns" ip addr add 10.213.0.2/24 dev "$PWN_BRIDGE"
     fi
+    ensure_address "$ns" "${PWN_BRIDGE_CIDR%.*/*}.2/${PWN_BRIDGE_CIDR#*/}"
     ip netns exec "$ns" ip link set "$PWN_BRIDGE" up
     # The link between the two hosts: a veth pair joining their bridges.
     if ! ip netns exec "$PWN_NETNS" ip link show pwnlink2 >/dev/null 2>&1; then
