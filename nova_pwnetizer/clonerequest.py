@@ -1,0 +1,66 @@
+"""A clone request as it travels from the API to the scheduler and the
+target compute host: Nova scheduler hints, signed.
+
+Scheduler hints are also open to any user at server create, so the API
+signs the clone hints with a secret shared by the API and the compute
+hosts (``[pwnetizer] clone_secret``); the compute host refuses a clone
+whose hints do not verify, and never clones a server of another project.
+"""
+
+import dataclasses
+import hashlib
+import hmac
+import json
+
+PREFIX = 'pwnetizer_'
+PLACEMENTS = ('spread', 'pack', 'any')
+
+
+@dataclasses.dataclass
+class CloneRequest:
+    source_uuid: str
+    source_host: str
+    project_id: str
+    family: str
+    members: list = dataclasses.field(default_factory=list)   # uuids of the family
+    placement: str = 'spread'
+    randomize: bool = False
+    signature: str = None
+
+    def _payload(self):
+        fields = dataclasses.asdict(self)
+        fields.pop('signature')
+        return json.dumps(fields, sort_keys=True).encode()
+
+    def sign(self, secret):
+        self.signature = hmac.new(secret.encode(), self._payload(), hashlib.sha256).hexdigest()
+        return self
+
+    def verify(self, secret):
+        if not secret or not self.signature:
+            return False
+        expected = hmac.new(secret.encode(), self._payload(), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, self.signature)
+
+    def to_hints(self):
+        """Scheduler hints (Nova keeps each as a list of strings)."""
+        return {PREFIX + 'request': json.dumps(dataclasses.asdict(self), sort_keys=True)}
+
+    @classmethod
+    def from_hints(cls, hints):
+        """The request in ``hints`` (a dict), or None for other requests."""
+        raw = (hints or {}).get(PREFIX + 'request')
+        if isinstance(raw, list):
+            raw = raw[0] if raw else None
+        if not raw:
+            return None
+        try:
+            return cls(**json.loads(raw))
+        except (TypeError, ValueError):
+            return None
+
+    @classmethod
+    def from_spec(cls, spec_obj):
+        if not spec_obj.obj_attr_is_set('scheduler_hints') or not spec_obj.scheduler_hints:
+            return None
+        return cls.from_hints(spec_obj.scheduler_hints)

@@ -1,0 +1,1 @@
+"""Scheduler filter and weigher for clone requests."""

@@ -1,0 +1,81 @@
+"""CloneHostFilter: where a clone of a server may run.
+
+For clone requests only (other requests pass untouched), a host passes
+when it runs the pwnetizer compute driver (it reports the ``pwnetizer``
+stat), has the source host's hypervisor type, a QEMU at least as new, and
+for KVM sources the same CPU model.  With placement ``spread`` the source's
+host and the hosts of the clone family are dropped when other hosts pass;
+``pack`` and ``any`` keep them (the weigher then prefers or spreads).
+
+    [filter_scheduler]
+    available_filters = nova.scheduler.filters.all_filters
+    available_filters = nova_pwnetizer.scheduler.filters.CloneHostFilter
+    enabled_filters = ...,CloneHostFilter
+"""
+
+import json
+
+from oslo_log import log as logging
+
+from nova import objects
+from nova.scheduler import filters
+
+from nova_pwnetizer import clonerequest
+
+LOG = logging.getLogger(__name__)
+
+STAT = 'pwnetizer'
+
+
+def _cpu_model(cpu_info):
+    try:
+        return json.loads(cpu_info or '{}').get('model')
+    except ValueError:
+        return None
+
+
+class CloneHostFilter(filters.BaseHostFilter):
+    RUN_ON_REBUILD = False
+
+    def filter_all(self, filter_obj_list, spec_obj):
+        request = clonerequest.CloneRequest.from_spec(spec_obj)
+        hosts = list(filter_obj_list)
+        if request is None:
+            return hosts
+        source = self._source_node(spec_obj, request.source_host)
+        passing = [h for h in hosts if self._compatible(h, source, request)]
+        if request.placement == 'spread':
+            family_hosts = {request.source_host} | {
+                h.host for h in passing if set(h.instances) & set(request.members)}
+            elsewhere = [h for h in passing if h.host not in family_hosts]
+            if elsewhere:
+                passing = elsewhere
+        return passing
+
+    @staticmethod
+    def _source_node(spec_obj, host):
+        nodes = objects.ComputeNodeList.get_all_by_host(spec_obj._context, host)
+        return nodes[0] if nodes else None
+
+    @staticmethod
+    def _compatible(host_state, source, request):
+        why = None
+        if str((host_state.stats or {}).get(STAT)) != '1':
+            why = 'does not run the pwnetizer compute driver'
+        elif source is not None and host_state.hypervisor_type != source.hypervisor_type:
+            why = 'hypervisor %s, the source has %s' % (host_state.hypervisor_type,
+                                                       source.hypervisor_type)
+        elif source is not None and (host_state.hypervisor_version or 0) < (
+                source.hypervisor_version or 0):
+            why = 'older QEMU than the source host'
+        elif source is not None and host_state.stats.get('pwnetizer_virt_type') == 'kvm' \
+                and _cpu_model(host_state.cpu_info) != _cpu_model(source.cpu_info):
+            why = 'another CPU model than the source host'
+        if why:
+            LOG.debug('%s cannot take a clone of %s: %s', host_state.host,
+                      request.source_uuid, why)
+            return False
+        return True
+
+    def host_passes(self, host_state, spec_obj):  # used by Nova's own tools
+        return bool(self.filter_all([host_state], spec_obj))
