@@ -14,6 +14,8 @@ import json
 
 PREFIX = 'pwnetizer_'
 PLACEMENTS = ('spread', 'pack', 'any')
+KEY = PREFIX + 'request'
+META_VALUE_MAX = 255   # Nova's limit on a metadata value
 
 
 @dataclasses.dataclass
@@ -42,14 +44,32 @@ class CloneRequest:
         expected = hmac.new(secret.encode(), self._payload(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, self.signature)
 
+    def _json(self):
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
     def to_hints(self):
         """Scheduler hints (Nova keeps each as a list of strings)."""
-        return {PREFIX + 'request': json.dumps(dataclasses.asdict(self), sort_keys=True)}
+        return {KEY: self._json()}
+
+    def to_metadata(self):
+        """Server metadata: ``pwnetizer_request``, ``pwnetizer_request_1``, ..."""
+        text = self._json()
+        chunks = [text[i:i + META_VALUE_MAX] for i in range(0, len(text), META_VALUE_MAX)]
+        return {metadata_key(i): chunk for i, chunk in enumerate(chunks)}
+
+    @classmethod
+    def from_metadata(cls, metadata):
+        """The request in a server's metadata, or None (signature unchecked)."""
+        metadata = metadata or {}
+        parts = []
+        while metadata.get(metadata_key(len(parts))):
+            parts.append(metadata[metadata_key(len(parts))])
+        return cls.from_hints({KEY: ''.join(parts)}) if parts else None
 
     @classmethod
     def from_hints(cls, hints):
         """The request in ``hints`` (a dict), or None for other requests."""
-        raw = (hints or {}).get(PREFIX + 'request')
+        raw = (hints or {}).get(KEY)
         if isinstance(raw, list):
             raw = raw[0] if raw else None
         if not raw:
@@ -64,3 +84,12 @@ class CloneRequest:
         if not spec_obj.obj_attr_is_set('scheduler_hints') or not spec_obj.scheduler_hints:
             return None
         return cls.from_hints(spec_obj.scheduler_hints)
+
+
+def metadata_key(index):
+    return KEY if index == 0 else '%s_%d' % (KEY, index)
+
+
+def metadata_keys(metadata):
+    """The keys of ``metadata`` that hold a request (to remove it)."""
+    return [k for k in metadata or {} if k == KEY or k.startswith(KEY + '_')]

@@ -1,4 +1,13 @@
-"""Project-wide pytest settings: a run that executed no test fails."""
+"""Project-wide pytest settings: a run that executed no test fails; Nova
+(the functional tests) runs with native threads, as nova-compute does by
+default, so that importing its test base does not monkey-patch the real-VM
+tests that share the process with eventlet."""
+
+import os
+
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
+from nova import monkey_patch  # noqa: E402  (before anything imports eventlet)
+monkey_patch.patch()
 
 _executed = {'count': 0}
 

@@ -18,4 +18,6 @@ if ! git -C "$top" rev-parse HEAD >/dev/null 2>&1; then export PBR_VERSION=0.0.0
     -r "$top/requirements.txt" -r "$top/test-requirements.txt" 2> >(grep -v '^WARNING: Location' >&2)
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -e "$top" \
     2> >(grep -v '^WARNING: Location' >&2)
+# Nova imports compute drivers from nova.virt: put the driver's shim there.
+"$venv/bin/pwnetizer-install-shim" >/dev/null
 echo "$want" > "$stamp"

@@ -199,7 +199,18 @@ def _moved_files(xml, side):
     return domainxml.tostring(tree)
 
 
+def baseline(ctx, source, ip, window_s=4.0):
+    """The control: the same probe over a few seconds in which nothing is
+    done to the guest.  Its longest silence is the guest's own latency
+    (a busy TCG guest answers pings late); no method can be seen to pause
+    the guest for less."""
+    run = Run(source, ip)
+    time.sleep(window_s)
+    return run.finish({'data_mib': 0.0})
+
+
 METHODS = {
+    'baseline': baseline,
     'live_clone': live_clone,
     'stop_and_copy': stop_and_copy,
     'snapshot_boot': snapshot_and_boot,

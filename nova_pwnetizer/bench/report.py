@@ -2,7 +2,8 @@
 
 import os
 
-LABELS = {'live_clone': 'pwnetizer live clone', 'stop_and_copy': 'stop-and-copy clone',
+LABELS = {'baseline': 'nothing (control: the guest\'s own ping latency)',
+          'live_clone': 'pwnetizer live clone', 'stop_and_copy': 'stop-and-copy clone',
           'snapshot_boot': 'snapshot + boot (OpenStack today)',
           'libvirt_migration': 'libvirt live migration (reference)'}
 
@@ -57,6 +58,7 @@ def markdown(data):
                                                                'guest_pause_ms'), live_pause),
                 '-' if method == 'live_clone' else _ratio(_med(cell, method, 'serve_s'),
                                                           live_serve)))
+    lines += targets(data)
     if data.get('fanout'):
         lines += ['', '## Fan-out (256 MiB)', '',
                   '| clones | tree: total s | tree: source pauses | sequential: total s | '
@@ -72,6 +74,51 @@ def markdown(data):
     lines += ['', '![pause vs memory](img/pause-vs-memory.png)', '',
               '![pause vs dirty rate](img/pause-vs-dirty-rate.png)', '']
     return '\n'.join(lines)
+
+
+def _cell(data, size, workload):
+    for cell in data['cells']:
+        if cell['memory_mib'] == size and cell['workload'] == workload:
+            return cell
+    return None
+
+
+def targets(data):
+    """The issue's targets against this run's medians."""
+    lines = ['', '## Targets', '',
+             'Pause as the guest sees it (ping) and as QEMU\'s clock has it (the '
+             'source\'s STOP to RESUME event; for stop-and-copy the suspend to resume '
+             'interval). Where a busy guest answers pings late by itself (the '
+             '`nothing` control row), the ping figure is bounded by that latency, '
+             'not by the clone.', '',
+             '| target | measured (median) | met |', '|---|---|---|']
+    for size, workload, limit in ((1024, 'idle', 50), (1024, 'dirty20', 300)):
+        cell = _cell(data, size, workload)
+        pause = _med(cell, 'live_clone', 'guest_pause_ms') if cell else None
+        if pause is not None:
+            lines.append('| live clone pause < %d ms at %d MiB %s | %.1f ms | %s |'
+                         % (limit, size, workload, pause, 'yes' if pause < limit else 'no'))
+    worst_guest = worst_engine = None
+    for cell in data['cells']:
+        sac_guest = _med(cell, 'stop_and_copy', 'guest_pause_ms')
+        live_guest = _med(cell, 'live_clone', 'guest_pause_ms')
+        sac_engine = _med(cell, 'stop_and_copy', 'pause_s')
+        live_engine = _med(cell, 'live_clone', 'engine_pause_ms')
+        where = '%d MiB %s' % (cell['memory_mib'], cell['workload'])
+        if sac_guest and live_guest:
+            ratio = sac_guest / live_guest
+            if worst_guest is None or ratio < worst_guest[0]:
+                worst_guest = (ratio, where)
+        if sac_engine and live_engine:
+            ratio = sac_engine * 1000 / live_engine
+            if worst_engine is None or ratio < worst_engine[0]:
+                worst_engine = (ratio, where)
+    for label, worst in (('guest-observed', worst_guest), ('QEMU clock', worst_engine)):
+        if worst:
+            lines.append('| stop-and-copy pause / live pause >= 20x in every cell (%s) '
+                         '| lowest %.1fx (%s) | %s |'
+                         % (label, worst[0], worst[1], 'yes' if worst[0] >= 20 else 'no'))
+    return lines
 
 
 def _med_rows(rows, key):

@@ -146,16 +146,21 @@ def main(argv=None):
                         'libvirt': '.'.join(map(str, ctx.host.libvirt_version)),
                         'accelerator': 'TCG'},
             'cells': [], 'fanout': []}
+
+    def save():
+        # After every cell, so that an interrupted run still leaves its figures.
+        data['duration_s'] = round(time.time() - started)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, 'bench-suite.json'), 'w') as f:
+            json.dump(data, f, indent=1)
+        report.write(data, args.doc)
     for size in args.sizes:
         for workload in args.workloads:
             data['cells'].append(run_cell(ctx, size, workload, args.methods, args.runs, log))
+            save()
     if args.fanout:
         data['fanout'] = run_fanout(ctx, args.fanout, max(1, args.runs - 1), log)
-    data['duration_s'] = round(time.time() - started)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, 'bench-suite.json'), 'w') as f:
-        json.dump(data, f, indent=1)
-    report.write(data, args.doc)
+    save()
     log('wrote %s/bench-suite.json, %s/benchmarks.md and plots in %s/img'
         % (args.out, args.doc, args.doc))
     return 0

@@ -1,8 +1,9 @@
 """Options listed for oslo-config-generator (namespace nova_pwnetizer)."""
 
 from nova_pwnetizer.conf import engine
+from nova_pwnetizer.conf import integration
 from nova_pwnetizer.conf import randomize
 
 
 def list_opts():
-    return [(engine.GROUP, engine.OPTS), (randomize.GROUP, randomize.OPTS)]
+    return [(engine.GROUP, engine.OPTS + integration.OPTS), (randomize.GROUP, randomize.OPTS)]

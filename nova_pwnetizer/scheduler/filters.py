@@ -63,8 +63,8 @@ class CloneHostFilter(filters.BaseHostFilter):
         if str((host_state.stats or {}).get(STAT)) != '1':
             why = 'does not run the pwnetizer compute driver'
         elif source is not None and host_state.hypervisor_type != source.hypervisor_type:
-            why = 'hypervisor %s, the source has %s' % (host_state.hypervisor_type,
-                                                       source.hypervisor_type)
+            why = 'hypervisor %s, the source has %s' % (
+                host_state.hypervisor_type, source.hypervisor_type)
         elif source is not None and (host_state.hypervisor_version or 0) < (
                 source.hypervisor_version or 0):
             why = 'older QEMU than the source host'

@@ -14,6 +14,7 @@ from oslo_config import cfg
 from nova.scheduler import weights
 
 from nova_pwnetizer import clonerequest
+import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 
 CONF = cfg.CONF
 

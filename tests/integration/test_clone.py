@@ -2,6 +2,9 @@
 
 import subprocess
 import time
+import uuid as uuidlib
+
+import pytest
 
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import metadata
@@ -151,3 +154,41 @@ def test_paused_clone_keeps_its_network_isolated(host, guests):
     assert clone.console.ticks() == []
     clone.guest.resume()
     clone.console.wait_ticks(2)
+
+
+def test_clone_with_a_given_uuid_and_interfaces(host, guests):
+    """What the Nova driver asks for: the instance's UUID and name, and the
+    NICs Nova's VIF driver made of the clone's own ports."""
+    src = guests.boot()
+    src_iface = src.guest.tree().find('devices/interface')
+    bridge = src_iface.find('source').get('bridge')
+    clone_uuid, mac = str(uuidlib.uuid4()), 'fa:16:3e:12:34:56'
+    iface = ("<interface type='bridge'><mac address='%s'/><source bridge='%s'/>"
+             "<model type='e1000'/><target dev='tap-pwn-given'/></interface>" % (mac, bridge))
+    name = guests.prefix + '-instance-given'   # the fixture removes it
+    result = engine.clone(src.guest, options=engine.CloneOptions(
+        name=name, uuid=clone_uuid, interfaces=[iface]))
+    clone = guests.attach(result.name)
+    tree = clone.guest.tree()
+    assert result.uuid == clone_uuid == tree.findtext('uuid')
+    assert host.lookup(clone_uuid).name == name
+    nic = tree.find('devices/interface')
+    assert nic.find('mac').get('address') == mac
+    assert nic.find('model').get('type') == 'e1000'
+    assert nic.find('target').get('dev') == 'tap-pwn-given'
+    assert result.nics == [{'old_mac': src_iface.find('mac').get('address'), 'mac': mac,
+                            'model': 'e1000'}]
+    assert 'driver=e1000' in _wait_nic(clone, mac)
+    persistent = clone.guest.tree(inactive=True).find('devices/interface')
+    assert persistent.find('mac').get('address') == mac
+
+
+def test_clone_refuses_a_uuid_in_use_and_a_wrong_interface_count(host, guests):
+    src = guests.boot()
+    with pytest.raises(engine.NameInUse):
+        engine.clone(src.guest, options=engine.CloneOptions(uuid=src.guest.uuid))
+    with pytest.raises(engine.SourceNotCloneable, match='2 interfaces given for 1 NICs'):
+        engine.clone(src.guest, options=engine.CloneOptions(interfaces=[
+            "<interface type='network'><mac address='fa:16:3e:00:00:0%d'/></interface>" % i
+            for i in (1, 2)]))
+    assert_no_leftovers(host, guests, [src])

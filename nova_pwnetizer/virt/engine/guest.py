@@ -55,7 +55,13 @@ class Guest:
         return STATE_NAMES.get(self.dom.state()[0], 'unknown')
 
     def is_active(self):
-        return bool(self.dom.isActive())
+        """Running or paused; False also once a transient domain is gone."""
+        try:
+            return bool(self.dom.isActive())
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return False
+            raise
 
     def is_persistent(self):
         return bool(self.dom.isPersistent())

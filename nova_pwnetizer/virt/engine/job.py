@@ -149,6 +149,9 @@ class CloneJob:
             reasons += storage.check_removable_media(self.live_tree, self.target,
                                                      self.same_host)
         nic_count = len(domainxml.interfaces(source_tree))
+        if self.options.interfaces is not None and len(self.options.interfaces) != nic_count:
+            reasons.append('%d interfaces given for %d NICs'
+                           % (len(self.options.interfaces), nic_count))
         if self.options.macs is not None and len(self.options.macs) != nic_count:
             reasons.append('%d MACs given for %d NICs' % (len(self.options.macs), nic_count))
         if self.options.nic_models is not None and len(self.options.nic_models) != nic_count:
@@ -162,8 +165,11 @@ class CloneJob:
         if self.target.exists(name=name):
             raise exception.NameInUse('a domain named %r already exists on %s'
                                       % (name, self.target.uri))
+        if self.options.uuid and self.target.exists(uuid=self.options.uuid):
+            raise exception.NameInUse('a domain with UUID %s already exists on %s'
+                                      % (self.options.uuid, self.target.uri))
         self.identity = domainxml.Identity(
-            name=name, uuid=str(uuidlib.uuid4()),
+            name=name, uuid=self.options.uuid or str(uuidlib.uuid4()),
             genid=str(uuidlib.uuid4()) if source_tree.find('genid') is not None else None)
         for el, attr in domainxml.chardev_paths(source_tree):
             path = el.get(attr)
@@ -348,6 +354,8 @@ class CloneJob:
 
     def _final_interfaces(self):
         source_ifaces = domainxml.interfaces(self.source_tree)
+        if self.options.interfaces is not None:
+            return self._given_interfaces(source_ifaces)
         macs = self.options.macs or self._new_macs(len(source_ifaces))
         models = self.options.nic_models or [None] * len(source_ifaces)
         finals = []
@@ -357,6 +365,16 @@ class CloneJob:
             self.result.nics.append({
                 'old_mac': iface.find('mac').get('address'), 'mac': mac,
                 'model': model or (old_model.get('type') if old_model is not None else None)})
+        return finals
+
+    def _given_interfaces(self, source_ifaces):
+        finals = [domainxml.parse(xml) for xml in self.options.interfaces]
+        for iface, final in zip(source_ifaces, finals):
+            model = final.find('model')
+            self.result.nics.append({
+                'old_mac': iface.find('mac').get('address'),
+                'mac': final.find('mac').get('address'),
+                'model': model.get('type') if model is not None else None})
         return finals
 
     def _new_macs(self, count):

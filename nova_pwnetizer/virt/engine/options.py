@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import uuid as uuidlib
 
 from nova_pwnetizer.virt.engine import exception
 
@@ -14,6 +15,7 @@ class CloneOptions:
     """How to clone.  The defaults suit a clone on the same host."""
 
     name: str = None                 # default: <source>-clone-<n>
+    uuid: str = None                 # default: a new random UUID
     migration_address: str = None    # target address the source connects to
     port_range: tuple = (49152, 49215)
     downtime_limit_ms: int = 50
@@ -33,6 +35,10 @@ class CloneOptions:
     persistent: bool = True          # define the clone (survives libvirtd restart)
     macs: list = None                # the clone's MACs, one per NIC; default random
     nic_models: list = None          # new model per NIC (randomization); default same
+    # The clone's own NICs as libvirt <interface> XML, one per source NIC in
+    # order (e.g. Nova's VIF config of the clone's ports); default: the
+    # source's backend with the new MAC and model.
+    interfaces: list = None
     device_models: dict = None       # device class -> model, recorded in metadata
     persistent_rewrite: object = None  # callable(tree): next-boot device changes
     switchover_hook: object = None   # callable(source, clone) while both are paused
@@ -45,6 +51,15 @@ class CloneOptions:
             raise exception.InvalidOptions(
                 'invalid clone name %r: use 1-63 letters, digits, and _.+:- '
                 '(starting with a letter or digit)' % self.name)
+        if self.uuid is not None:
+            try:
+                uuidlib.UUID(self.uuid)
+            except (TypeError, ValueError):
+                raise exception.InvalidOptions('invalid clone UUID %r' % (self.uuid,))
+        for xml in self.interfaces or ():
+            if '<interface' not in str(xml) or '<mac ' not in str(xml):
+                raise exception.InvalidOptions(
+                    'each of interfaces must be an <interface> XML with a <mac>')
         low, high = self.port_range
         if not (1024 <= low <= high <= 65535):
             raise exception.InvalidOptions(

@@ -32,3 +32,13 @@ class CloneResult:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    FIGURES = ('downtime_ms', 'source_paused_ms', 'switchover_ms', 'time_to_running',
+               'time_to_ready', 'memory_bytes', 'disk_bytes', 'nic_swap_s')
+
+    def figures(self):
+        """The measured figures only (small enough to store with a server)."""
+        figures = {k: getattr(self, k) for k in self.FIGURES}
+        figures['phases'] = dict(self.phases)
+        figures['devices'] = dict(self.devices)
+        return figures

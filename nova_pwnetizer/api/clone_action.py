@@ -1,0 +1,358 @@
+"""The ``clone`` server action, as a paste filter of nova-api.
+
+    POST /v2.1/servers/{server_id}/action
+    {"clone": {"name": "web-clone", "count": 2, "placement": "spread",
+               "randomize": false, "metadata": {"role": "web"}}}
+
+    202 {"clone": {"reservation_id": "r-...",
+                   "servers": [{"id": "...", "name": "web-clone-1"}, ...]}}
+
+The filter creates ``count`` new servers of the source's project with the
+source's flavor, image, key, user data, networks (one NIC per source port,
+in the guest's order) and security groups, marked with the metadata
+``pwnetizer_source``, ``pwnetizer_family`` and ``pwnetizer_request``, and
+asks the scheduler for them with the signed clone request
+(:class:`nova_pwnetizer.clonerequest.CloneRequest`) as a scheduler hint; the
+pwnetizer compute driver of the chosen host then live-clones the source
+instead of booting the image.  Every other request goes to Nova untouched.
+
+api-paste.ini::
+
+    [filter:pwnetizer_clone]
+    paste.filter_factory = nova_pwnetizer.api.clone_action:filter_factory
+
+    [composite:openstack_compute_api_v21]
+    keystone = ... authtoken keystonecontext pwnetizer_clone osapi_compute_app_v21
+
+(likewise in ``openstack_compute_api_v21_legacy_v2_compatible`` and in a
+``noauth2`` pipeline, after ``noauth2``).
+"""
+
+import json
+import re
+
+from oslo_config import cfg
+from oslo_log import log as logging
+import oslo_messaging as messaging
+import webob
+import webob.dec
+
+from nova.compute import api as compute_api
+from nova.compute import vm_states
+from nova import exception
+from nova.network import neutron
+from nova import objects
+from nova.objects import network_request
+from nova import policy as nova_policy
+
+from nova_pwnetizer.api import policies
+from nova_pwnetizer.api import schema
+from nova_pwnetizer import clonerequest
+import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+ACTION = 'pwnetizer_clone'   # instance action recorded on the source
+META_SOURCE = clonerequest.PREFIX + 'source'
+META_FAMILY = clonerequest.PREFIX + 'family'
+
+# After paste's urlmap: /servers/{id}/action or /{project_id}/servers/{id}/action
+# (with the version prefix when the filter runs outside the urlmap).
+_ACTION_PATH = re.compile(
+    r'^(?:/v2(?:\.1)?)?(?:/(?P<project_id>[^/]+))?/servers/(?P<server_id>[^/]+)/action/?$')
+
+_FAULT_NAMES = {
+    400: 'badRequest',
+    403: 'forbidden',
+    404: 'itemNotFound',
+    409: 'conflictingRequest',
+}
+
+
+class Fault(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def fault_response(code, message):
+    """A Nova fault body: ``{"badRequest": {"code": 400, "message": ...}}``."""
+    body = {_FAULT_NAMES.get(code, 'computeFault'): {'code': code, 'message': message}}
+    return _json_response(code, body)
+
+
+def _json_response(code, body):
+    response = webob.Response(status=code, content_type='application/json',
+                              charset='UTF-8')
+    response.text = json.dumps(body)
+    return response
+
+
+def _exceptions(*names):
+    """The classes of nova.exception named (those this Nova has)."""
+    return tuple(filter(None, (getattr(exception, name, None) for name in names)))
+
+
+# How compute API create() failures reach the user; as Nova's own
+# POST /servers (nova.api.openstack.compute.servers), except that a missing
+# flavor, image, network or security group is the source's, gone since: 409.
+_CREATE_GONE = _exceptions(
+    'FlavorNotFound', 'ImageNotFound', 'NetworkNotFound', 'SecurityGroupNotFound',
+    'KeypairNotFound', 'InstanceGroupNotFound')
+_CREATE_FORBIDDEN = _exceptions(
+    'OverQuota', 'BootFromVolumeRequiredForZeroDiskFlavor',
+    'ExternalNetworkAttachForbidden')
+_CREATE_CONFLICT = _exceptions(
+    'PortInUse', 'InstanceExists', 'NetworkAmbiguous', 'NoUniqueMatch',
+    'MixedInstanceNotSupportByComputeService')
+_CREATE_INVALID = _exceptions(
+    'Invalid', 'ImageNotActive', 'ImageBadRequest', 'ImageNotAuthorized',
+    'InstanceUserDataMalformed', 'CertificateValidationFailed', 'DeviceProfileError',
+    'ForbiddenPortsWithAccelerator', 'ForbiddenWithRemoteManagedPorts',
+    'ExtendedResourceRequestOldCompute', 'MultiattachNotSupportedOldMicroversion',
+    'CreateWithPortResourceRequestOldVersion', 'ComputeHostNotFound',
+    'VolumeNotFound', 'SnapshotNotFound', 'VolumeTypeNotFound', 'PortNotFound',
+    'FixedIpNotFoundForAddress', 'UnableToAutoAllocateNetwork')
+
+
+class CloneActionMiddleware:
+    """Serves ``POST /servers/{id}/action {"clone": ...}``; passes the rest on."""
+
+    def __init__(self, application, compute=None, network=None):
+        self.application = application
+        self._compute = compute
+        self._network = network
+        objects.register_all()
+
+    @property
+    def compute(self):
+        if self._compute is None:
+            self._compute = compute_api.API()
+        return self._compute
+
+    @property
+    def network(self):
+        if self._network is None:
+            self._network = neutron.API()
+        return self._network
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        match = _ACTION_PATH.match(req.path_info) if req.method == 'POST' else None
+        if match is None:
+            return req.get_response(self.application)
+        # webob keeps the body readable for the application below
+        raw = req.body
+        try:
+            body = json.loads(raw)
+        except ValueError:    # also UnicodeDecodeError
+            if b'clone' not in raw:
+                return req.get_response(self.application)   # Nova's own 400
+            return fault_response(400, 'Malformed request body')
+        if not isinstance(body, dict) or 'clone' not in body:
+            return req.get_response(self.application)
+        try:
+            return self._clone(req, match.group('project_id'), match.group('server_id'),
+                               body)
+        except Fault as fault:
+            LOG.info('Clone of server %s refused (%d): %s', match.group('server_id'),
+                     fault.code, fault.message)
+            return fault_response(fault.code, fault.message)
+
+    def _clone(self, req, url_project_id, server_id, body):
+        error = schema.validate(body)
+        if error:
+            raise Fault(400, error)
+        args = schema.with_defaults(body['clone'])
+        count = args['count']
+        limit = CONF.pwnetizer.max_clones_per_request
+        if count > limit:
+            raise Fault(400, 'Invalid input for field/attribute clone/count: %d is more '
+                             'than the %d clones one request may ask for.' % (count, limit))
+        context = req.environ.get('nova.context')
+        if context is None:
+            LOG.error('No nova.context in the request: the pwnetizer_clone filter must '
+                      'come after keystonecontext (or noauth2) in the api-paste.ini '
+                      'pipelines')
+            return fault_response(500, 'The clone action is misconfigured in this cloud.')
+        if url_project_id and url_project_id != context.project_id:
+            raise Fault(400, "Malformed request URL: URL's project_id '%s' doesn't "
+                             "match Context's project_id '%s'"
+                        % (url_project_id, context.project_id))
+        LOG.info('Clone of server %(uuid)s requested: count %(count)d, placement '
+                 '%(placement)s, randomize %(randomize)s',
+                 {'uuid': server_id, 'count': count, 'placement': args['placement'],
+                  'randomize': args['randomize']})
+
+        try:
+            instance = self.compute.get(context, server_id,
+                                        expected_attrs=['metadata', 'flavor',
+                                                        'system_metadata'])
+        except exception.InstanceNotFound as error:
+            raise Fault(404, error.format_message())
+        self._authorize(context, instance)
+        self._check_source(context, instance)
+
+        family = (instance.metadata or {}).get(META_FAMILY) or instance.uuid
+        request = clonerequest.CloneRequest(
+            source_uuid=instance.uuid, source_host=instance.host,
+            project_id=instance.project_id, family=family,
+            members=self._members(context, instance, family),
+            placement=args['placement'], randomize=args['randomize'],
+        ).sign(CONF.pwnetizer.clone_secret)
+        hints = request.to_hints()
+        requested_networks, security_groups = self._networks(context, instance)
+
+        metadata = dict(args['metadata'])
+        metadata.update({META_SOURCE: instance.uuid, META_FAMILY: family})
+        metadata.update(request.to_metadata())
+        name = args['name'] or (instance.display_name or instance.uuid)[:249] + '-clone'
+        kwargs = {}
+        if instance.availability_zone:
+            kwargs['availability_zone'] = instance.availability_zone
+        instances, reservation_id = self._create(
+            context, instance.flavor, instance.image_ref,
+            min_count=count, max_count=count,
+            display_name=name,
+            display_description=instance.display_description,
+            key_name=instance.key_name if instance.key_data else None,
+            key_data=instance.key_data,
+            user_data=instance.user_data,
+            metadata=metadata,
+            security_groups=security_groups or None,
+            requested_networks=requested_networks,
+            scheduler_hints=hints,
+            check_server_group_quota=True,
+            supports_port_resource_request=True,
+            **kwargs)
+
+        objects.InstanceAction.action_start(context, instance.uuid, ACTION,
+                                            want_result=False)
+        servers = [{'id': clone.uuid, 'name': clone.display_name} for clone in instances]
+        LOG.info('Clone of server %(uuid)s: %(count)d new server(s) %(ids)s, '
+                 'reservation %(resv)s, family %(family)s',
+                 {'uuid': instance.uuid, 'count': len(servers),
+                  'ids': ', '.join(s['id'] for s in servers), 'resv': reservation_id,
+                  'family': family})
+        return _json_response(202, {'clone': {'reservation_id': reservation_id,
+                                              'servers': servers}})
+
+    @staticmethod
+    def _authorize(context, instance):
+        nova_policy.init()
+        policies.register(nova_policy._ENFORCER)
+        try:
+            context.can(policies.CLONE, target={'project_id': instance.project_id,
+                                                'user_id': instance.user_id})
+        except exception.PolicyNotAuthorized as error:
+            raise Fault(403, error.format_message())
+
+    def _check_source(self, context, instance):
+        if not CONF.pwnetizer.clone_secret:
+            raise Fault(409, 'Cloning is not enabled in this cloud: [pwnetizer] '
+                             'clone_secret is unset.')
+        if instance.project_id != context.project_id:
+            # Nova creates servers in the caller's project; the compute host
+            # refuses a clone in another project than its source's.
+            raise Fault(409, 'Server %s is of another project: clone it with a token '
+                             'of project %s.' % (instance.uuid, instance.project_id))
+        if instance.vm_state != vm_states.ACTIVE:
+            raise Fault(409, 'Cannot clone server %s while it is in vm_state %s: only '
+                             'an active server can be cloned.'
+                        % (instance.uuid, instance.vm_state))
+        if instance.task_state is not None:
+            raise Fault(409, 'Cannot clone server %s while it is in task_state %s.' % (
+                instance.uuid, instance.task_state))
+        if instance.locked and not context.is_admin:
+            raise Fault(409, 'Server %s is locked.' % instance.uuid)
+        if not instance.host:
+            raise Fault(409, 'Server %s has no host.' % instance.uuid)
+        if not instance.image_ref:
+            raise Fault(409, 'Server %s boots from a volume; servers with volumes '
+                             'cannot be cloned.' % instance.uuid)
+        bdms = objects.BlockDeviceMappingList.get_by_instance_uuid(context, instance.uuid)
+        if any(bdm.is_volume for bdm in bdms):
+            raise Fault(409, 'Server %s has volumes attached; servers with volumes '
+                             'cannot be cloned.' % instance.uuid)
+
+    def _members(self, context, instance, family):
+        """The uuids of the clone family: the source's first, then the other
+        servers of the project marked with ``family``, oldest first."""
+        search = {'deleted': False, 'project_id': instance.project_id,
+                  'metadata': [{META_FAMILY: family}]}
+        found = self.compute.get_all(context, search_opts=search,
+                                     expected_attrs=['metadata'],
+                                     sort_keys=['created_at'], sort_dirs=['asc'])
+        members = [instance.uuid]
+        for server in found:
+            # the DB filter matches key and value independently: check both
+            if (server.metadata or {}).get(META_FAMILY) == family \
+                    and server.uuid not in members:
+                members.append(server.uuid)
+        return members
+
+    def _networks(self, context, instance):
+        """NetworkRequestList of the clones (one NIC per source port, in the
+        guest's order) and the security group ids of the source's ports."""
+        ports = self.network.list_ports(context, device_id=instance.uuid)['ports']
+        if not ports:
+            return objects.NetworkRequestList(objects=[objects.NetworkRequest(
+                network_id=network_request.NETWORK_ID_NONE)]), []
+        ports = _guest_order(instance, ports)
+        requests = [objects.NetworkRequest(network_id=port['network_id'])
+                    for port in ports]
+        groups = []
+        for port in ports:
+            for group in port.get('security_groups') or []:
+                if group not in groups:
+                    groups.append(group)
+        return objects.NetworkRequestList(objects=requests), _group_names(context, groups)
+
+    def _create(self, context, *args, **kwargs):
+        try:
+            return self.compute.create(context, *args, **kwargs)
+        except _CREATE_FORBIDDEN as error:
+            raise Fault(403, error.format_message())
+        except _CREATE_GONE as error:
+            raise Fault(409, 'The source server\'s flavor, image, network or security '
+                             'group is gone: %s' % error.format_message())
+        except _CREATE_CONFLICT as error:
+            raise Fault(409, error.format_message())
+        except _CREATE_INVALID as error:
+            raise Fault(400, error.format_message())
+        except messaging.RemoteError as error:
+            raise Fault(400, '%s: %s' % (error.exc_type, error.value))
+
+
+def _guest_order(instance, ports):
+    """``ports`` in the order of the instance's NICs (its network info cache),
+    those it does not know last, in Neutron's order."""
+    try:
+        vifs = [vif['id'] for vif in instance.info_cache.network_info]
+    except Exception:   # no or no loaded cache: Neutron's order
+        vifs = []
+    position = {vif: index for index, vif in enumerate(vifs)}
+    return sorted(ports, key=lambda port: position.get(port['id'], len(position)))
+
+
+def filter_factory(global_conf, **local_conf):
+    """paste.deploy filter factory (``paste.filter_factory``)."""
+    def _filter(application):
+        return CloneActionMiddleware(application)
+    return _filter
+
+
+def _group_names(context, ids):
+    """Security groups as Nova's own API passes them: by name where the name
+    is unique among the groups the project sees (Nova treats ``default``
+    specially), else by id."""
+    if not ids:
+        return ids
+    listed = neutron.get_client(context).list_security_groups().get('security_groups', [])
+    names = {g['id']: g.get('name') for g in listed}
+    counts = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return [names[i] if names.get(i) and counts[names[i]] == 1 else i for i in ids]

@@ -1,0 +1,42 @@
+"""Options of the Nova integration (API action, scheduler, compute driver),
+group [pwnetizer]."""
+
+from oslo_config import cfg
+
+from nova_pwnetizer.conf import engine
+
+GROUP = engine.GROUP
+
+OPTS = [
+    cfg.StrOpt('clone_secret', secret=True,
+               help='Secret shared by nova-api and the compute hosts that run the '
+                    'pwnetizer driver; the API signs the clone requests it makes '
+                    'with it and the compute hosts refuse clone requests that do '
+                    'not verify. Clone actions are refused while it is unset.'),
+    cfg.IntOpt('max_clones_per_request', default=8, min=1, max=64,
+               help='Largest "count" one clone action may ask for.'),
+    cfg.FloatOpt('family_weight_multiplier', default=1.0,
+                 help='Multiplier of the CloneFamilyWeigher: positive spreads a '
+                      'clone family over hosts (or packs it for placement "pack"), '
+                      'negative does the opposite, 0 turns it off.'),
+    cfg.StrOpt('source_uri_template', default='qemu+tcp://%s/system',
+               help='libvirt URI of a source host\'s libvirtd, as the target compute '
+                    'host opens it to pull a clone; %s is the source host\'s '
+                    'migration address (its [libvirt] live_migration_inbound_addr, '
+                    'else its host name). Like [libvirt] live_migration_uri.'),
+    cfg.BoolOpt('clone_guardian', default=True,
+                help='Watch each clone from a small separate process that undoes it '
+                     '(source resumed, clone and its files removed) if nova-compute '
+                     'is killed in the middle of it.'),
+    cfg.StrOpt('rpc_topic', default='pwnetizer',
+               help='oslo.messaging topic of the clone coordination endpoint each '
+                    'compute host serves (the server is the host name).'),
+    cfg.IntOpt('rpc_timeout', default=60, min=1,
+               help='Seconds a compute host waits for an answer of another compute '
+                    'host\'s clone endpoint.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)

@@ -1,0 +1,219 @@
+"""The compute driver's spawn of an instance that is a clone.
+
+The target host (this one) verifies the signed clone request, asks the
+source host over RPC whether the source can be cloned and where its
+libvirtd is, plugs the clone's VIFs the Nova way, and runs the live
+clone engine with the source's libvirtd as the source connection and
+this host's as the target -- the same channel Nova's own live migration
+uses.  The clone gets the instance's name and UUID as domain name and
+UUID, and after the switch-over its NICs are the ones Nova's VIF driver
+makes of its own ports.  Any failure is rolled back on both sides and
+raised as :class:`nova.exception.BuildAbortException` (no reschedule:
+the instance goes to ERROR with the reason as its fault).
+"""
+
+import json
+import os
+import random
+import time
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova.compute import utils as compute_utils
+from nova import exception as nova_exception
+from nova import objects
+from nova.virt.libvirt import utils as libvirt_utils
+
+from nova_pwnetizer import clonerequest
+from nova_pwnetizer.virt import engine
+from nova_pwnetizer.virt.engine import events as engine_events
+from nova_pwnetizer.virt import image_models
+from nova_pwnetizer.virt import rpcapi
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+FIGURES_KEY = 'pwnetizer_figures'
+BUSY_RETRY_S = 0.5
+SOURCE_EVENT = 'pwnetizer_clone_to_%s'   # one event per clone on the source's action
+
+
+def request_of(instance):
+    """The clone request carried by ``instance``'s metadata, or None."""
+    return clonerequest.CloneRequest.from_metadata(instance.metadata)
+
+
+def raw_connection(conn):
+    """The libvirt connection behind Nova's (eventlet-proxied) one."""
+    return getattr(conn, '_obj', conn)
+
+
+class CloneSpawn:
+    """Spawn ``instance`` as a live clone; ``driver`` is the PwnetizerDriver."""
+
+    def __init__(self, driver, context, instance, image_meta, network_info, request,
+                 source_api=None):
+        self.driver = driver
+        self.context = context
+        self.instance = instance
+        self.image_meta = image_meta
+        self.network_info = network_info or []
+        self.request = request
+        self.source_api = source_api or rpcapi.CloneSourceAPI()
+        self._plugged = False
+
+    def run(self):
+        try:
+            self._check_request()
+            self._consume_request()
+            with compute_utils.EventReporter(self.context, SOURCE_EVENT % self.instance.uuid,
+                                             self.driver.service_host,
+                                             self.request.source_uuid, graceful_exit=True):
+                source = self._prepare_source()
+                self._choose_models()
+                result = self._clone(source)
+        except Exception as e:
+            reason = self._reason(e)
+            LOG.error('Clone of %s failed: %s', getattr(self.request, 'source_uuid', '?'),
+                      reason, instance=self.instance)
+            self._undo()
+            self._tell_source(error=reason)
+            raise nova_exception.BuildAbortException(instance_uuid=self.instance.uuid,
+                                                     reason=reason) from e
+        self._record(result)
+        self._tell_source(figures=result.figures())
+        LOG.info('Cloned live from %s: source paused %s ms, ready in %s s',
+                 self.request.source_uuid, result.source_paused_ms, result.time_to_ready,
+                 instance=self.instance)
+        return result
+
+    # -- steps -------------------------------------------------------------
+
+    def _check_request(self):
+        request, instance = self.request, self.instance
+        if not request.verify(CONF.pwnetizer.clone_secret):
+            raise nova_exception.NovaException(
+                'the clone request does not carry a valid signature (is [pwnetizer] '
+                'clone_secret the same on nova-api and this host?)')
+        if request.project_id != instance.project_id:
+            raise nova_exception.NovaException(
+                'the clone request is for project %s, the server is in %s'
+                % (request.project_id, instance.project_id))
+        if request.source_uuid == instance.uuid:
+            raise nova_exception.NovaException('a server cannot be a clone of itself')
+
+    def _consume_request(self):
+        # A request clones once: a later spawn of this instance (rebuild,
+        # evacuate) boots its image like any other server.
+        for key in clonerequest.metadata_keys(self.instance.metadata):
+            self.instance.metadata.pop(key)
+        self.instance.save()
+
+    def _prepare_source(self):
+        """The source host's answer; waits while another clone of the source
+        runs (QEMU migrates out one stream at a time)."""
+        deadline = time.monotonic() + CONF.pwnetizer.clone_timeout
+        while True:
+            try:
+                return self.source_api.prepare_source(
+                    self.context, self.request.source_host, self.request.source_uuid,
+                    self.instance.uuid)
+            except messaging.MessagingTimeout:
+                raise nova_exception.NovaException(
+                    'the source host %s did not answer within %d s'
+                    % (self.request.source_host, CONF.pwnetizer.rpc_timeout))
+            except Exception as e:
+                # A RemoteError over a real transport, the class itself in-process.
+                busy = 'SourceBusy' in (type(e).__name__, getattr(e, 'exc_type', None))
+                if not busy or time.monotonic() > deadline:
+                    raise
+                LOG.debug('Waiting for the source: %s', self._reason(e),
+                          instance=self.instance)
+                time.sleep(BUSY_RETRY_S)
+
+    def _choose_models(self):
+        if not self.request.randomize:
+            return
+        family = objects.InstanceList.get_by_filters(
+            self.context, {'deleted': False, 'project_id': self.instance.project_id,
+                           'metadata': {'pwnetizer_family': self.request.family}},
+            expected_attrs=['system_metadata'])
+        others = [i.system_metadata for i in family if i.uuid != self.instance.uuid]
+        chosen = image_models.choose(self.instance.system_metadata, others,
+                                     random.SystemRandom())
+        if chosen:
+            image_models.apply(self.instance.system_metadata, chosen)
+            self.instance.save()
+            self.image_meta = objects.ImageMeta.from_instance(self.instance)
+            LOG.info('Device models of this clone: %s', chosen, instance=self.instance)
+        self.chosen_models = chosen
+
+    def _interfaces(self):
+        virt_type = CONF.libvirt.virt_type
+        return [self.driver.vif_driver.get_config(self.instance, vif, self.image_meta,
+                                                  self.instance.flavor, virt_type).to_xml()
+                for vif in self.network_info]
+
+    def _clone(self, source):
+        instance_dir = libvirt_utils.get_instance_path(self.instance)
+        os.makedirs(instance_dir, exist_ok=True)
+        self.driver.plug_vifs(self.instance, self.network_info)
+        self._plugged = True
+        engine_events.mark_event_loop_running()  # nova-compute runs libvirt's loop
+        source_host = engine.Host(uri=CONF.pwnetizer.source_uri_template % source['address'])
+        target = engine.Host(uri=self.driver._uri(),
+                             conn=raw_connection(self.driver._host.get_connection()))
+        options = engine.CloneOptions(
+            name=self.instance.name, uuid=self.instance.uuid,
+            interfaces=self._interfaces(),
+            migration_address=(CONF.pwnetizer.migration_address
+                               or CONF.libvirt.live_migration_inbound_addr or CONF.my_ip),
+            port_range=(CONF.pwnetizer.port_min, CONF.pwnetizer.port_max),
+            downtime_limit_ms=CONF.pwnetizer.downtime_limit_ms,
+            bandwidth_mib=CONF.pwnetizer.bandwidth_mib,
+            disk_bandwidth_mib=CONF.pwnetizer.disk_bandwidth_mib,
+            auto_converge=CONF.pwnetizer.auto_converge, xbzrle=CONF.pwnetizer.xbzrle,
+            timeout_s=CONF.pwnetizer.clone_timeout,
+            switchover_timeout_s=CONF.pwnetizer.switchover_timeout,
+            device_models=dict(getattr(self, 'chosen_models', {}) or {}),
+            guardian=CONF.pwnetizer.clone_guardian)
+        guest = source_host.lookup(source['domain'])
+        return engine.clone(guest, target, options, progress=self._progress)
+
+    def _progress(self, phase, fraction, message):
+        LOG.debug('clone %s: %s', phase, message, instance=self.instance)
+
+    def _record(self, result):
+        figures = result.figures()
+        self.instance.system_metadata[FIGURES_KEY] = json.dumps(figures, sort_keys=True)
+        self.instance.metadata['pwnetizer_pause_ms'] = str(result.source_paused_ms)
+        self.instance.metadata['pwnetizer_ready_s'] = str(result.time_to_ready)
+        self.instance.save()
+
+    # -- failure -----------------------------------------------------------
+
+    @staticmethod
+    def _reason(exc):
+        if isinstance(exc, messaging.RemoteError):
+            return exc.value or exc.exc_type
+        return getattr(exc, 'message', None) or str(exc) or exc.__class__.__name__
+
+    def _undo(self):
+        # The engine has rolled back its own work; Nova's cleanup of the
+        # failed build (destroy, network deallocation) follows.
+        if self._plugged:
+            try:
+                self.driver.unplug_vifs(self.instance, self.network_info)
+            except Exception as e:
+                LOG.warning('Could not unplug the VIFs of a failed clone: %s', e,
+                            instance=self.instance)
+
+    def _tell_source(self, figures=None, error=None):
+        try:
+            self.source_api.finish_source(self.context, self.request.source_host,
+                                          self.request.source_uuid, self.instance.uuid,
+                                          figures=figures, error=error)
+        except Exception as e:  # one-way news: never fail the clone for it
+            LOG.debug('Could not tell the source host: %s', e)

@@ -1,0 +1,65 @@
+"""PwnetizerDriver: Nova's libvirt driver that can spawn live clones.
+
+    [DEFAULT]
+    compute_driver = pwnetizer.PwnetizerDriver
+
+(``nova/virt/pwnetizer`` is a two-line shim that ``pwnetizer-install-shim``
+puts into Nova's package, because Nova loads drivers from ``nova.virt``.)
+Every instance that is not a clone is spawned by the stock driver,
+unchanged; a clone is spawned by :class:`~.clone_spawn.CloneSpawn`.  The
+driver also serves the clone coordination endpoint (:mod:`.manager`) and
+reports the ``pwnetizer`` stat that the CloneHostFilter looks for.
+"""
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova.virt.libvirt import driver as libvirt_driver
+
+import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
+from nova_pwnetizer.scheduler import filters
+from nova_pwnetizer.virt import clone_spawn
+from nova_pwnetizer.virt import manager
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+class PwnetizerDriver(libvirt_driver.LibvirtDriver):
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi, read_only)
+        self._clone_rpc_server = None
+        self.service_host = CONF.host
+
+    def init_host(self, host):
+        super().init_host(host)
+        self.service_host = host
+        self._clone_rpc_server = manager.start_server(self)
+        LOG.info('Serving clone coordination on topic %s', CONF.pwnetizer.rpc_topic)
+
+    def cleanup_host(self, host):
+        if self._clone_rpc_server is not None:
+            self._clone_rpc_server.stop()
+            self._clone_rpc_server.wait()
+            self._clone_rpc_server = None
+        super().cleanup_host(host)
+
+    def get_available_resource(self, nodename):
+        data = super().get_available_resource(nodename)
+        stats = data.setdefault('stats', {})
+        stats[filters.STAT] = 1
+        stats[filters.STAT + '_virt_type'] = CONF.libvirt.virt_type
+        return data
+
+    def spawn(self, context, instance, image_meta, injected_files, admin_password,
+              allocations, network_info=None, block_device_info=None, power_on=True,
+              accel_info=None):
+        request = clone_spawn.request_of(instance)
+        if request is None:
+            return super().spawn(context, instance, image_meta, injected_files,
+                                 admin_password, allocations, network_info=network_info,
+                                 block_device_info=block_device_info, power_on=power_on,
+                                 accel_info=accel_info)
+        clone_spawn.CloneSpawn(self, context, instance, image_meta, network_info,
+                               request).run()

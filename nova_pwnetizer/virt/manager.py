@@ -1,0 +1,108 @@
+"""The clone coordination endpoint each pwnetizer compute host serves.
+
+It answers for the instances that run on this host, when another host
+is about to clone one of them (:mod:`.rpcapi` is the client).
+"""
+
+import threading
+import time
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception as nova_exception
+from nova import objects
+from nova import rpc
+from nova.objects import base as objects_base
+
+from nova_pwnetizer.virt import rpcapi
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+class SourceNotReady(Exception):
+    """The source instance cannot be cloned now (sent back to the caller)."""
+
+
+class SourceBusy(SourceNotReady):
+    """Another clone of the source is in progress (QEMU migrates out one at
+    a time): the caller waits and asks again."""
+
+
+class CloneSourceManager:
+    """RPC endpoint; ``driver`` is this host's PwnetizerDriver.
+
+    It leases each source to one clone at a time, from ``prepare_source``
+    to ``finish_source`` (or the lease's end, should a target host die).
+    """
+
+    target = messaging.Target(version=rpcapi.VERSION)
+
+    def __init__(self, driver):
+        self.driver = driver
+        self._leases = {}          # source uuid -> (clone uuid, monotonic expiry)
+        self._lock = threading.Lock()
+
+    def _lease(self, source_uuid, clone_uuid):
+        now = time.monotonic()
+        with self._lock:
+            holder = self._leases.get(source_uuid)
+            if holder and holder[0] != clone_uuid and holder[1] > now:
+                raise SourceBusy('source server %s is being cloned to %s'
+                                 % (source_uuid, holder[0]))
+            self._leases[source_uuid] = (
+                clone_uuid, now + CONF.pwnetizer.clone_timeout * 3 + 60)
+
+    def _release(self, source_uuid, clone_uuid):
+        with self._lock:
+            if self._leases.get(source_uuid, (None,))[0] == clone_uuid:
+                del self._leases[source_uuid]
+
+    def prepare_source(self, context, source_uuid, clone_uuid):
+        """Return ``{'domain', 'address', 'virt_type', 'host'}`` for the
+        running source, or raise :class:`SourceNotReady` saying why not."""
+        try:
+            instance = objects.Instance.get_by_uuid(context, source_uuid)
+        except nova_exception.InstanceNotFound:
+            raise SourceNotReady('source server %s does not exist' % source_uuid)
+        here = self.driver.service_host
+        if instance.host != here:
+            raise SourceNotReady('source server %s runs on %s, not on %s'
+                                 % (source_uuid, instance.host, here))
+        if instance.vm_state != vm_states.ACTIVE or instance.task_state not in (
+                None, task_states.SPAWNING):
+            raise SourceNotReady('source server %s is %s (task %s), not active'
+                                 % (source_uuid, instance.vm_state, instance.task_state))
+        try:
+            guest = self.driver._host.get_guest(instance)
+        except nova_exception.InstanceNotFound:
+            raise SourceNotReady('source server %s has no domain on %s'
+                                 % (source_uuid, here))
+        self._lease(source_uuid, clone_uuid)
+        LOG.info('Clone %s of this host\'s instance is starting', clone_uuid,
+                 instance=instance)
+        return {'domain': guest.name, 'host': here,
+                'address': CONF.libvirt.live_migration_inbound_addr or here,
+                'virt_type': CONF.libvirt.virt_type}
+
+    def finish_source(self, context, source_uuid, clone_uuid, figures=None, error=None):
+        self._release(source_uuid, clone_uuid)
+        if error:
+            LOG.warning('Clone %s of instance %s failed: %s (the source was left '
+                        'running)', clone_uuid, source_uuid, error)
+        else:
+            LOG.info('Clone %s of instance %s is ready: source paused %s ms',
+                     clone_uuid, source_uuid, (figures or {}).get('source_paused_ms'))
+
+
+def start_server(driver):
+    """Serve :class:`CloneSourceManager` for this host; returns the server."""
+    target = messaging.Target(topic=CONF.pwnetizer.rpc_topic, server=driver.service_host)
+    server = rpc.get_server(target, [CloneSourceManager(driver)],
+                            serializer=objects_base.NovaObjectSerializer())
+    server.start()
+    return server

@@ -1,0 +1,203 @@
+"""The driver's clone spawn with the engine and the other host faked."""
+
+import contextlib
+import json
+from unittest import mock
+
+import oslo_messaging as messaging
+import pytest
+from oslo_config import cfg
+
+from nova import exception as nova_exception
+from nova import objects
+
+from nova_pwnetizer import clonerequest
+from nova_pwnetizer.virt import clone_spawn
+from nova_pwnetizer.virt import driver as driver_mod
+from nova_pwnetizer.virt.engine import exception as engine_exception
+from nova_pwnetizer.virt.engine import result as result_mod
+
+objects.register_all()
+CONF = cfg.CONF
+SECRET = 'sekrit'
+
+
+@pytest.fixture(autouse=True)
+def conf(tmp_path):
+    CONF.set_override('clone_secret', SECRET, group='pwnetizer')
+    CONF.set_override('instances_path', str(tmp_path))
+    yield
+    CONF.clear_override('clone_secret', group='pwnetizer')
+    CONF.clear_override('instances_path')
+
+
+def make_instance(request=None, **sysmeta):
+    metadata = {}
+    if request is not None:
+        metadata.update(request.to_metadata())
+    inst = objects.Instance(id=2, uuid='c10e0000-0000-4000-8000-000000000001', project_id='p',
+                            metadata=metadata, system_metadata=dict(sysmeta),
+                            flavor=objects.Flavor(), display_name='web-clone',
+                            image_ref='1mage')
+    inst.save = mock.Mock()
+    return inst
+
+
+def signed(**kw):
+    fields = dict(source_uuid='50c0000-src', source_host='src-host', project_id='p',
+                  family='fam')
+    fields.update(kw)
+    return clonerequest.CloneRequest(**fields).sign(SECRET)
+
+
+class FakeDriver:
+    def __init__(self):
+        self.vif_driver = mock.Mock()
+        self.vif_driver.get_config.return_value.to_xml.return_value = (
+            "<interface type='bridge'><mac address='fa:16:3e:00:00:01'/></interface>")
+        self.plug_vifs = mock.Mock()
+        self.unplug_vifs = mock.Mock()
+        self._host = mock.Mock()
+        self.service_host = 'dst-host'
+
+    @staticmethod
+    def _uri():
+        return 'qemu:///system'
+
+
+@contextlib.contextmanager
+def faked(clone_result=None, clone_error=None):
+    source_api = mock.Mock()
+    source_api.prepare_source.return_value = {'domain': 'instance-00000001',
+                                              'address': '10.0.0.5', 'host': 'src-host'}
+    with mock.patch.object(clone_spawn.compute_utils, 'EventReporter') as reporter, \
+            mock.patch.object(clone_spawn.engine, 'Host') as host, \
+            mock.patch.object(clone_spawn.engine, 'clone',
+                              side_effect=clone_error,
+                              return_value=clone_result) as clone:
+        yield source_api, reporter, host, clone
+
+
+def result():
+    return result_mod.CloneResult(name='instance-00000002', source_paused_ms=31.5,
+                                  time_to_ready=3.2, downtime_ms=22)
+
+
+def test_request_of_reads_the_signed_metadata():
+    req = signed()
+    assert clone_spawn.request_of(make_instance(req)) == req
+    assert clone_spawn.request_of(make_instance()) is None
+
+
+def test_spawn_clones_with_nova_identity_and_records_figures():
+    req = signed()
+    inst = make_instance(req)
+    drv = FakeDriver()
+    with faked(clone_result=result()) as (source_api, reporter, host, clone):
+        clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'vif1'}],
+                               req, source_api=source_api).run()
+    source_api.prepare_source.assert_called_once_with('ctx', 'src-host', req.source_uuid,
+                                                      inst.uuid)
+    host.assert_any_call(uri='qemu+tcp://10.0.0.5/system')
+    (guest, target, options), kwargs = clone.call_args
+    assert options.uuid == inst.uuid and options.name == inst.name
+    assert options.interfaces == [drv.vif_driver.get_config.return_value.to_xml()]
+    drv.plug_vifs.assert_called_once()
+    reporter.assert_called_once_with('ctx', clone_spawn.SOURCE_EVENT % inst.uuid, 'dst-host',
+                                     req.source_uuid, graceful_exit=True)
+    figures = json.loads(inst.system_metadata[clone_spawn.FIGURES_KEY])
+    assert figures['source_paused_ms'] == 31.5 and figures['downtime_ms'] == 22
+    assert inst.metadata['pwnetizer_pause_ms'] == '31.5'
+    assert clonerequest.metadata_keys(inst.metadata) == []   # consumed once
+    source_api.finish_source.assert_called_once()
+    assert source_api.finish_source.call_args.kwargs['error'] is None
+
+
+@pytest.mark.parametrize('mutate,message', [
+    (lambda r: setattr(r, 'signature', 'forged'), 'valid signature'),
+    (lambda r: setattr(r, 'project_id', 'other') or r.sign(SECRET), 'is for project other'),
+])
+def test_bad_requests_abort_before_anything_is_touched(mutate, message):
+    req = signed()
+    mutate(req)
+    inst = make_instance(req)
+    drv = FakeDriver()
+    with faked() as (source_api, reporter, host, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match=message):
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [], req,
+                                   source_api=source_api).run()
+    source_api.prepare_source.assert_not_called()
+    clone.assert_not_called()
+    drv.plug_vifs.assert_not_called()
+
+
+def test_engine_failure_unplugs_and_aborts_the_build():
+    req = signed()
+    inst = make_instance(req)
+    drv = FakeDriver()
+    error = engine_exception.CloneFailed('memory', 'clone QEMU died')
+    with faked(clone_error=error) as (source_api, reporter, host, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match='clone QEMU died'):
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'v'}],
+                                   req, source_api=source_api).run()
+    drv.unplug_vifs.assert_called_once()
+    assert 'clone QEMU died' in source_api.finish_source.call_args.kwargs['error']
+
+
+def test_source_host_refusal_is_the_fault_reason():
+    req = signed()
+    inst = make_instance(req)
+    with faked() as (source_api, reporter, host, clone):
+        source_api.prepare_source.side_effect = messaging.RemoteError(
+            'SourceNotReady', 'source server x is paused (task None), not active')
+        with pytest.raises(nova_exception.BuildAbortException, match='not active'):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+                                   source_api=source_api).run()
+    clone.assert_not_called()
+
+
+def test_randomize_writes_image_properties_of_the_family_least_used():
+    req = signed(randomize=True)
+    inst = make_instance(req, image_pwnetizer_hw_vif_models='virtio,e1000')
+    member = objects.Instance(uuid='m', system_metadata={'image_hw_vif_model': 'virtio'})
+    with faked(clone_result=result()) as (source_api, reporter, host, clone), \
+            mock.patch.object(objects.InstanceList, 'get_by_filters',
+                              return_value=[member]) as family:
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+                               source_api=source_api).run()
+    assert family.call_args.args[1]['metadata'] == {'pwnetizer_family': 'fam'}
+    assert inst.system_metadata['image_hw_vif_model'] == 'e1000'
+    assert clone.call_args.args[2].device_models == {'nic': 'e1000'}
+
+
+def test_driver_spawns_non_clones_with_the_stock_driver():
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    with mock.patch('nova.virt.libvirt.driver.LibvirtDriver.spawn') as stock, \
+            mock.patch.object(clone_spawn, 'CloneSpawn') as cloner:
+        drv.spawn('ctx', make_instance(), 'meta', [], 'pw', {})
+        stock.assert_called_once()
+        cloner.assert_not_called()
+        drv.spawn('ctx', make_instance(signed()), 'meta', [], 'pw', {}, network_info=['v'])
+        cloner.return_value.run.assert_called_once()
+
+
+def test_driver_reports_the_stat_the_filter_looks_for():
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    with mock.patch('nova.virt.libvirt.driver.LibvirtDriver.get_available_resource',
+                    return_value={'stats': {'uptime': 'x'}}):
+        stats = drv.get_available_resource('node')['stats']
+    assert stats['pwnetizer'] == 1 and stats['uptime'] == 'x'
+
+
+def test_busy_source_is_waited_for():
+    req = signed()
+    inst = make_instance(req)
+    busy = messaging.RemoteError('SourceBusy', 'source server s is being cloned to x')
+    with faked(clone_result=result()) as (source_api, reporter, host, clone), \
+            mock.patch.object(clone_spawn, 'BUSY_RETRY_S', 0):
+        source_api.prepare_source.side_effect = [busy, busy, {
+            'domain': 'instance-00000001', 'address': '10.0.0.5', 'host': 'src-host'}]
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+                               source_api=source_api).run()
+    assert source_api.prepare_source.call_count == 3
+    clone.assert_called_once()

@@ -1,0 +1,98 @@
+"""CloneHostFilter and CloneFamilyWeigher on Nova's scheduler objects."""
+
+from unittest import mock
+
+import pytest
+from oslo_config import cfg
+
+from nova import objects
+from nova.tests.unit.scheduler import fakes
+
+from nova_pwnetizer import clonerequest
+from nova_pwnetizer.scheduler import filters
+from nova_pwnetizer.scheduler import weights
+
+objects.register_all()
+CONF = cfg.CONF
+
+
+def host(name, stats=True, instances=(), hv_type='QEMU', hv_version=10000002,
+         virt_type='qemu', cpu='{"model": "Skylake"}'):
+    st = {'pwnetizer': '1', 'pwnetizer_virt_type': virt_type} if stats else {}
+    return fakes.FakeHostState(name, name, {
+        'stats': st, 'hypervisor_type': hv_type, 'hypervisor_version': hv_version,
+        'cpu_info': cpu, 'instances': {u: None for u in instances}})
+
+
+def spec(placement='spread', members=(), source_host='h1'):
+    request = clonerequest.CloneRequest('src', source_host, 'p', 'fam', list(members),
+                                        placement=placement).sign('s')
+    hints = {k: [v] for k, v in request.to_hints().items()}
+    return objects.RequestSpec(scheduler_hints=hints)
+
+
+@pytest.fixture
+def source_node():
+    node = objects.ComputeNode(hypervisor_type='QEMU', hypervisor_version=10000002,
+                               cpu_info='{"model": "Skylake"}')
+    with mock.patch.object(objects.ComputeNodeList, 'get_all_by_host',
+                           return_value=[node]) as m:
+        yield m
+
+
+def names(hosts):
+    return sorted(h.host for h in hosts)
+
+
+def test_other_requests_pass_untouched(source_node):
+    hosts = [host('h1', stats=False), host('h2')]
+    assert filters.CloneHostFilter().filter_all(hosts, objects.RequestSpec(
+        scheduler_hints={})) == hosts
+    source_node.assert_not_called()
+
+
+def test_only_pwnetizer_hosts_compatible_with_the_source(source_node):
+    hosts = [host('h1'), host('h2', stats=False), host('h3', hv_type='Xen'),
+             host('h4', hv_version=9000000), host('h5')]
+    assert names(filters.CloneHostFilter().filter_all(hosts, spec('any'))) == ['h1', 'h5']
+
+
+def test_kvm_needs_the_same_cpu_model(source_node):
+    hosts = [host('h2', virt_type='kvm', cpu='{"model": "EPYC"}'),
+             host('h3', virt_type='kvm')]
+    assert names(filters.CloneHostFilter().filter_all(hosts, spec('any'))) == ['h3']
+
+
+def test_spread_avoids_source_and_family_hosts(source_node):
+    hosts = [host('h1'), host('h2', instances=['m1']), host('h3')]
+    assert names(filters.CloneHostFilter().filter_all(
+        hosts, spec('spread', members=['m1']))) == ['h3']
+
+
+def test_spread_falls_back_to_family_hosts_when_nothing_else(source_node):
+    hosts = [host('h1'), host('h2', instances=['m1'])]
+    assert names(filters.CloneHostFilter().filter_all(
+        hosts, spec('spread', members=['m1']))) == ['h1', 'h2']
+
+
+def test_pack_keeps_the_source_host(source_node):
+    hosts = [host('h1'), host('h3')]
+    assert names(filters.CloneHostFilter().filter_all(hosts, spec('pack'))) == ['h1', 'h3']
+
+
+def test_host_passes_agrees_with_filter_all(source_node):
+    f = filters.CloneHostFilter()
+    assert f.host_passes(host('h3'), spec('any'))
+    assert not f.host_passes(host('h2', stats=False), spec('any'))
+
+
+@pytest.mark.parametrize('placement,expected', [('spread', -2.0), ('any', -2.0),
+                                                ('pack', 2.0)])
+def test_weigher_counts_family_members_on_a_host(placement, expected):
+    CONF.set_override('family_weight_multiplier', 1.0, group='pwnetizer')
+    w = weights.CloneFamilyWeigher()
+    h = host('h2', instances=['src', 'm1', 'other'])
+    assert w._weigh_object(h, spec(placement, members=['m1'])) == expected
+    assert w._weigh_object(h, objects.RequestSpec(scheduler_hints={})) == 0.0
+    assert w.weight_multiplier(h) == 1.0
+    CONF.clear_override('family_weight_multiplier', group='pwnetizer')
