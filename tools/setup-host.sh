@@ -29,7 +29,7 @@ install_packages() {
     local want=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
                 libvirt-clients libvirt-dev pkg-config)
     local extra=(dnsmasq-base iproute2 iputils-ping busybox-static kmod cpio
-                 dosfstools e2fsprogs curl)
+                 dosfstools e2fsprogs curl shellcheck)
     local missing=()
     for p in "${want[@]}" "${extra[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -81,14 +81,14 @@ configure_libvirt() {
 
 setup_netns() {
     ip netns list | grep -qw "$PWN_NETNS" || ip netns add "$PWN_NETNS"
-    local ns=(ip netns exec "$PWN_NETNS")
-    "${ns[@]}" ip link set lo up
-    if ! "${ns[@]}" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
-        "${ns[@]}" ip link add "$PWN_BRIDGE" type bridge
-        "${ns[@]}" ip link set "$PWN_BRIDGE" type bridge forward_delay 0 stp_state 0
+    local in_ns=(ip netns exec "$PWN_NETNS")
+    "${in_ns[@]}" ip link set lo up
+    if ! "${in_ns[@]}" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
+        "${in_ns[@]}" ip link add "$PWN_BRIDGE" type bridge
+        "${in_ns[@]}" ip link set "$PWN_BRIDGE" type bridge forward_delay 0 stp_state 0
     fi
     ensure_address "$PWN_NETNS" "$PWN_BRIDGE_CIDR"
-    "${ns[@]}" ip link set "$PWN_BRIDGE" up
+    "${in_ns[@]}" ip link set "$PWN_BRIDGE" up
     # --no-ping: offer at once (no 3 s probe of the address); our own net.
     local args=(--port=0 --interface="$PWN_BRIDGE" --bind-interfaces --except-interface=lo
                 --dhcp-range="$PWN_DHCP_RANGE" --dhcp-leasefile="$PWN_STATE_DIR/dnsmasq.leases"
@@ -99,7 +99,7 @@ setup_netns() {
         [ "$(cat "$argsf" 2>/dev/null)" = "${args[*]}" ] && return 0
         kill "$(cat "$pidf")"; sleep 0.2
     fi
-    "${ns[@]}" dnsmasq --pid-file="$pidf" "${args[@]}"
+    "${in_ns[@]}" dnsmasq --pid-file="$pidf" "${args[@]}"
     echo "${args[*]}" > "$argsf"
 }
 
