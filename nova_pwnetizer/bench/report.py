@@ -42,6 +42,9 @@ def markdown(data):
              'lease, its web service answering; for the migration: until it completed), '
              'data moved, CPU seconds spent on the host. The snapshot + boot copy has '
              'lost the memory state: it is a fresh boot of the disk.', '',
+             ] + (['Some cells were measured again later on a quiet machine (%s): '
+                   'they replace those of the first run.' % ', '.join(data['remeasured']), '']
+                  if data.get('remeasured') else []) + [
              '| memory | workload | method | pause ms | serves after s | data MiB | CPU s | '
              'pause vs live | serve vs live |', '|---|---|---|---|---|---|---|---|---|']
     for cell in data['cells']:
@@ -54,8 +57,8 @@ def markdown(data):
                 cell['memory_mib'], cell['workload'], LABELS.get(method, method), errors,
                 _fmt(s.get('guest_pause_ms')), _fmt(s.get('serve_s')),
                 _fmt(s.get('data_mib')), _fmt(s.get('cpu_s')),
-                '-' if method == 'live_clone' else _ratio(_med(cell, method,
-                                                               'guest_pause_ms'), live_pause),
+                '-' if method in ('live_clone', 'baseline') else _ratio(
+                    _med(cell, method, 'guest_pause_ms'), live_pause),
                 '-' if method == 'live_clone' else _ratio(_med(cell, method, 'serve_s'),
                                                           live_serve)))
     lines += targets(data)
@@ -183,3 +186,19 @@ def write(data, doc_dir):
     with open(os.path.join(doc_dir, 'benchmarks.md'), 'w') as f:
         f.write(markdown(data))
     plots(data, os.path.join(doc_dir, 'img'))
+
+
+def main(argv=None):
+    """python -m nova_pwnetizer.bench.report [JSON [DOC_DIR]]: write the
+    report again from a suite's JSON (no measuring)."""
+    import json
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    path = args[0] if args else 'artifacts/bench-suite.json'
+    with open(path) as f:
+        write(json.load(f), args[1] if len(args) > 1 else 'doc')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -129,6 +129,10 @@ def main(argv=None):
     parser.add_argument('--fanout', type=int, nargs='*', default=[1, 2, 4, 8])
     parser.add_argument('--quick', action='store_true',
                         help='256 and 1024 MiB, idle and dirty20, 2 runs, fan-out 1 2 4')
+    parser.add_argument('--merge', action='store_true',
+                        help='measure only the given cells again and merge them into '
+                             'the existing JSON (e.g. after a run disturbed by other '
+                             'work on the machine)')
     parser.add_argument('--out', default='artifacts')
     parser.add_argument('--doc', default='doc')
     args = parser.parse_args(argv)
@@ -146,19 +150,29 @@ def main(argv=None):
                         'libvirt': '.'.join(map(str, ctx.host.libvirt_version)),
                         'accelerator': 'TCG'},
             'cells': [], 'fanout': []}
+    path = os.path.join(args.out, 'bench-suite.json')
+    if args.merge and os.path.exists(path):
+        with open(path) as f:
+            data = json.load(f)
+        data.setdefault('remeasured', []).append(time.strftime('%Y-%m-%d %H:%M'))
 
     def save():
         # After every cell, so that an interrupted run still leaves its figures.
-        data['duration_s'] = round(time.time() - started)
+        if not args.merge:
+            data['duration_s'] = round(time.time() - started)
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, 'bench-suite.json'), 'w') as f:
+        with open(path, 'w') as f:
             json.dump(data, f, indent=1)
         report.write(data, args.doc)
     for size in args.sizes:
         for workload in args.workloads:
-            data['cells'].append(run_cell(ctx, size, workload, args.methods, args.runs, log))
+            cell = run_cell(ctx, size, workload, args.methods, args.runs, log)
+            data['cells'] = [c for c in data['cells'] if (c['memory_mib'], c['workload'])
+                             != (size, workload)] + [cell]
+            data['cells'].sort(key=lambda c: (c['memory_mib'], list(WORKLOADS).index(
+                c['workload'])))
             save()
-    if args.fanout:
+    if args.fanout and not args.merge:
         data['fanout'] = run_fanout(ctx, args.fanout, max(1, args.runs - 1), log)
     save()
     log('wrote %s/bench-suite.json, %s/benchmarks.md and plots in %s/img'
