@@ -154,7 +154,9 @@ def main(argv=None):
     if args.merge and os.path.exists(path):
         with open(path) as f:
             data = json.load(f)
-        data.setdefault('remeasured', []).append(time.strftime('%Y-%m-%d %H:%M'))
+        data.setdefault('remeasured', []).append('%s: %s' % (
+            time.strftime('%Y-%m-%d %H:%M'),
+            ', '.join('%d MiB %s' % (s, w) for s in args.sizes for w in args.workloads)))
 
     def save():
         # After every cell, so that an interrupted run still leaves its figures.
