@@ -63,6 +63,7 @@ class CloneSpawn:
         self.request = request
         self.source_api = source_api or rpcapi.CloneSourceAPI()
         self._plugged = False
+        self.chosen_models = {}     # device class -> model, when randomizing
 
     def run(self):
         try:
@@ -177,7 +178,7 @@ class CloneSpawn:
             auto_converge=CONF.pwnetizer.auto_converge, xbzrle=CONF.pwnetizer.xbzrle,
             timeout_s=CONF.pwnetizer.clone_timeout,
             switchover_timeout_s=CONF.pwnetizer.switchover_timeout,
-            device_models=dict(getattr(self, 'chosen_models', {}) or {}),
+            device_models=dict(self.chosen_models),
             guardian=CONF.pwnetizer.clone_guardian)
         guest = source_host.lookup(source['domain'])
         return engine.clone(guest, target, options, progress=self._progress)
