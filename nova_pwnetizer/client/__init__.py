@@ -10,9 +10,9 @@ Heat and Horizon plugins::
     servers = client.wait_for_servers(compute, reservation.server_ids)
 """
 
-from nova_pwnetizer.client.clone import CloneFailed  # noqa: F401
 from nova_pwnetizer.client.clone import clone_body  # noqa: F401
 from nova_pwnetizer.client.clone import clone_server  # noqa: F401
+from nova_pwnetizer.client.clone import CloneFailed  # noqa: F401
 from nova_pwnetizer.client.clone import Reservation  # noqa: F401
 from nova_pwnetizer.client.wait import wait_for_servers  # noqa: F401
 from nova_pwnetizer.client.wait import WaitTimeout  # noqa: F401

@@ -9,12 +9,16 @@ from nova_pwnetizer.api import schema
 
 class CloneFailed(Exception):
     """The cloud refused the clone: ``code`` is the HTTP status (0 when the
-    body was refused before sending), ``message`` Nova's fault message."""
+    body was refused before sending), ``message`` Nova's fault message;
+    ``field``, for a body refused before sending, the member of ``clone``
+    that the schema refused (``'name'``, ``'count'``, ``'metadata'``, ...),
+    when one alone is at fault."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, field=None):
         super().__init__('%s (HTTP %d)' % (message, code) if code else message)
         self.code = code
         self.message = message
+        self.field = field
 
 
 @dataclasses.dataclass
@@ -35,8 +39,16 @@ def clone_body(name=None, count=None, randomize=None, placement=None, metadata=N
     body = {'clone': {key: value for key, value in values.items() if value is not None}}
     error = schema.validate(body)
     if error:
-        raise CloneFailed(0, error)
+        raise CloneFailed(0, error, field=_refused_member(body['clone']))
     return body
+
+
+def _refused_member(members):
+    """The first member of the action that the schema refuses on its own."""
+    for key, value in members.items():
+        if schema.validate({'clone': {key: value}}):
+            return key
+    return None
 
 
 def fault_message(response):

@@ -17,9 +17,9 @@ import os
 import random
 import time
 
-import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+import oslo_messaging as messaging
 
 from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
@@ -107,10 +107,23 @@ class CloneSpawn:
 
     def _consume_request(self):
         # A request clones once: a later spawn of this instance (rebuild,
-        # evacuate) boots its image like any other server.
+        # evacuate) boots its image like any other server, and a later move
+        # is scheduled like any other server's.
         for key in clonerequest.metadata_keys(self.instance.metadata):
             self.instance.metadata.pop(key)
         self.instance.save()
+        self._drop_scheduler_hint()
+
+    def _drop_scheduler_hint(self):
+        try:
+            spec = objects.RequestSpec.get_by_instance_uuid(self.context, self.instance.uuid)
+        except nova_exception.RequestSpecNotFound:
+            return
+        hints = spec.scheduler_hints if spec.obj_attr_is_set('scheduler_hints') else None
+        if hints and clonerequest.KEY in hints:
+            hints.pop(clonerequest.KEY)
+            spec.scheduler_hints = hints
+            spec.save()
 
     def _prepare_source(self):
         """The source host's answer; waits while another clone of the source

@@ -7,16 +7,16 @@ is about to clone one of them (:mod:`.rpcapi` is the client).
 import threading
 import time
 
-import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+import oslo_messaging as messaging
 
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova import objects
-from nova import rpc
 from nova.objects import base as objects_base
+from nova import rpc
 
 from nova_pwnetizer.virt import rpcapi
 

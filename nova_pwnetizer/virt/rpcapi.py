@@ -11,11 +11,11 @@ API version history:
     1.0 - prepare_source, finish_source
 """
 
-import oslo_messaging as messaging
 from oslo_config import cfg
+import oslo_messaging as messaging
 
-from nova import rpc
 from nova.objects import base as objects_base
+from nova import rpc
 
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 

@@ -37,10 +37,10 @@ import fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 
 from tests.functional import fake_libvirt
-from tests.functional import fake_qmp
 from tests.functional.fake_libvirt import _err
 from tests.functional.fake_libvirt import _method
 from tests.functional.fake_libvirt import _not_running
+from tests.functional import fake_qmp
 
 LOG = logging.getLogger(__name__)
 FAKE = 'nova.tests.fixtures.libvirt.'

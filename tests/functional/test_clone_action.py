@@ -115,6 +115,9 @@ class CloneActionTest(nova_base.ServersTestBase):
             self.assertEqual('replica', clone['metadata']['role'])
             self.assertNotIn('pwnetizer_request', clone['metadata'])
             self.assertIn('pwnetizer_pause_ms', clone['metadata'])
+            # The clone hint is consumed: a later move schedules it as any server.
+            spec = objects.RequestSpec.get_by_instance_uuid(self.ctxt, clone['id'])
+            self.assertNotIn('pwnetizer_request', spec.scheduler_hints or {})
             inst = objects.Instance.get_by_uuid(self.ctxt, clone['id'])
             figures = json.loads(inst.system_metadata[clone_spawn.FIGURES_KEY])
             self.assertIsNotNone(figures['source_paused_ms'])

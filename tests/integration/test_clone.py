@@ -8,8 +8,8 @@ import pytest
 
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import metadata
-from tests.integration import helpers
 from tests.integration.conftest import assert_no_leftovers
+from tests.integration import helpers
 
 
 def _first_tick(test_guest):

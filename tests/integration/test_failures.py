@@ -14,8 +14,8 @@ import time
 import pytest
 
 from nova_pwnetizer.virt import engine
-from tests.integration import helpers
 from tests.integration.conftest import assert_no_leftovers
+from tests.integration import helpers
 
 
 def _inject(phase, action):

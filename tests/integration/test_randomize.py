@@ -8,8 +8,8 @@ import pytest
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.randomize import family
 from nova_pwnetizer.virt.randomize import planner
-from tests.integration import helpers
 from tests.integration.conftest import assert_no_leftovers
+from tests.integration import helpers
 
 NIC_DRIVERS = {'virtio': 'virtio_net', 'e1000': 'e1000', 'e1000e': 'e1000e',
                'rtl8139': '8139cp', 'ne2k_pci': 'ne2k-pci', 'pcnet': 'pcnet32',

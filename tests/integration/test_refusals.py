@@ -7,8 +7,8 @@ import pytest
 
 from nova_pwnetizer.testguest import domain
 from nova_pwnetizer.virt import engine
-from tests.integration import helpers
 from tests.integration.conftest import assert_no_leftovers
+from tests.integration import helpers
 
 
 def _snapshot(host):

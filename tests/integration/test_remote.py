@@ -6,9 +6,9 @@ import pytest
 
 from nova_pwnetizer.testguest import domain
 from nova_pwnetizer.virt import engine
-from tests.integration import helpers
-from tests.integration.conftest import HOST2_ADDRESS
 from tests.integration.conftest import assert_no_leftovers
+from tests.integration.conftest import HOST2_ADDRESS
+from tests.integration import helpers
 
 
 def _on_host2(host2, prefix):

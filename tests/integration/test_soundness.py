@@ -12,8 +12,8 @@ import subprocess
 import uuid as uuidlib
 
 from nova_pwnetizer.virt import engine
-from tests.integration import helpers
 from tests.integration.conftest import assert_no_leftovers
+from tests.integration import helpers
 
 ARTIFACTS = os.path.join(os.path.dirname(__file__), '..', '..', 'artifacts')
 PAGE = 4096

@@ -8,12 +8,12 @@ faked; policy is Nova's real enforcer with the rule's default.
 import json
 from unittest import mock
 
-import pytest
-import webob
-import webob.dec
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslo_policy import policy as oslo_policy
+import pytest
+import webob
+import webob.dec
 
 from nova.compute import api as compute_api
 from nova import context as nova_context

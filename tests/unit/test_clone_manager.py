@@ -2,8 +2,8 @@
 
 from unittest import mock
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from nova import exception as nova_exception
 from nova import objects

@@ -4,9 +4,9 @@ import contextlib
 import json
 from unittest import mock
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
 from nova import exception as nova_exception
 from nova import objects
@@ -70,11 +70,16 @@ def faked(clone_result=None, clone_error=None):
     source_api = mock.Mock()
     source_api.prepare_source.return_value = {'domain': 'instance-00000001',
                                               'address': '10.0.0.5', 'host': 'src-host'}
+    spec = objects.RequestSpec(scheduler_hints={clonerequest.KEY: ['{}'], 'other': ['1']})
+    spec.save = mock.Mock()
     with mock.patch.object(clone_spawn.compute_utils, 'EventReporter') as reporter, \
             mock.patch.object(clone_spawn.engine, 'Host') as host, \
             mock.patch.object(clone_spawn.engine, 'clone',
                               side_effect=clone_error,
-                              return_value=clone_result) as clone:
+                              return_value=clone_result) as clone, \
+            mock.patch.object(objects.RequestSpec, 'get_by_instance_uuid',
+                              return_value=spec):
+        source_api.spec = spec
         yield source_api, reporter, host, clone
 
 
@@ -109,6 +114,9 @@ def test_spawn_clones_with_nova_identity_and_records_figures():
     assert figures['source_paused_ms'] == 31.5 and figures['downtime_ms'] == 22
     assert inst.metadata['pwnetizer_pause_ms'] == '31.5'
     assert clonerequest.metadata_keys(inst.metadata) == []   # consumed once
+    # a later move of the clone is scheduled like any other server's
+    assert source_api.spec.scheduler_hints == {'other': ['1']}
+    source_api.spec.save.assert_called_once_with()
     source_api.finish_source.assert_called_once()
     assert source_api.finish_source.call_args.kwargs['error'] is None
 

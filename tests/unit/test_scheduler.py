@@ -2,8 +2,8 @@
 
 from unittest import mock
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from nova import objects
 from nova.tests.unit.scheduler import fakes

@@ -4,9 +4,12 @@
     result = clone(Host('qemu:///system').lookup('web-1'), options=CloneOptions())
 """
 
-from nova_pwnetizer.virt.engine.exception import (  # noqa: F401
-    CloneFailed, DomainNotFound, InvalidOptions, NameInUse, PwnetizerError,
-    SourceNotCloneable)
+from nova_pwnetizer.virt.engine.exception import CloneFailed  # noqa: F401
+from nova_pwnetizer.virt.engine.exception import DomainNotFound  # noqa: F401
+from nova_pwnetizer.virt.engine.exception import InvalidOptions  # noqa: F401
+from nova_pwnetizer.virt.engine.exception import NameInUse  # noqa: F401
+from nova_pwnetizer.virt.engine.exception import PwnetizerError  # noqa: F401
+from nova_pwnetizer.virt.engine.exception import SourceNotCloneable  # noqa: F401
 from nova_pwnetizer.virt.engine.host import Host  # noqa: F401
 from nova_pwnetizer.virt.engine.job import CloneJob  # noqa: F401
 from nova_pwnetizer.virt.engine.options import CloneOptions  # noqa: F401
