@@ -1,9 +1,12 @@
 """The ways to get a copy of a running guest that the suite compares.
 
 Each method takes the running source (a TestGuest) and returns a dict of
-figures: ``guest_pause_ms`` (longest silence under a 2 ms ping), the time
-until the copy serves (DHCP lease on its own NIC and HTTP answering),
-``data_mib`` moved and ``cpu_s`` spent; it removes what it made.
+figures: ``guest_pause_ms`` (the silence under a 2 ms ping that spans the
+source's pause, where the method knows when it paused the source; else the
+longest silence), ``guest_max_silence_ms`` (the longest silence of the whole
+run, the pause or not), the time until the copy serves (DHCP lease on its
+own NIC and HTTP answering), ``data_mib`` moved and ``cpu_s`` spent; it
+removes what it made.
 """
 
 import os
@@ -41,14 +44,24 @@ class Run:
         self.t0 = time.monotonic()
         self.wall0 = time.time()
 
-    def finish(self, figures):
+    def finish(self, figures, paused=None, resumed=None):
+        """``paused``/``resumed``: when the method paused and resumed the
+        source (epoch seconds), where it knows."""
         figures['cpu_s'] = self.cpu.stop()
         time.sleep(0.5)
         self.probe.stop()
         # From before the start: a method may pause the source at once.
-        gap = self.probe.longest_gap(self.wall0 - 0.4, time.time())
-        figures['guest_pause_ms'] = round(gap * 1000, 1) if gap else None
+        longest = self.probe.longest_gap(self.wall0 - 0.4, time.time())
+        pause = longest
+        if paused is not None and resumed is not None:
+            pause = self.probe.gap_across(paused, resumed)
+        figures['guest_pause_ms'] = _ms(pause)
+        figures['guest_max_silence_ms'] = _ms(longest)
         return figures
+
+
+def _ms(seconds):
+    return round(seconds * 1000, 1) if seconds else None
 
 
 def live_clone(ctx, source, ip):
@@ -59,7 +72,8 @@ def live_clone(ctx, source, ip):
     figures = run.finish({
         'serve_s': serve_s, 'engine_pause_ms': result.source_paused_ms,
         'qemu_downtime_ms': result.downtime_ms,
-        'data_mib': round((result.memory_bytes + result.disk_bytes) / 1048576, 1)})
+        'data_mib': round((result.memory_bytes + result.disk_bytes) / 1048576, 1)},
+        paused=result.source_stopped_at, resumed=result.source_resumed_at)
     domain.remove(ctx.host, result.name)
     return figures
 
@@ -79,6 +93,7 @@ def stop_and_copy(ctx, source, ip):
                                                          guest.uuid, ident)
     plans = storage.plan(guest, live, ctx.host, ident, True)
     run = Run(source, ip)
+    paused = time.time()
     guest.suspend()
     try:
         guest.qmp('migrate', uri='file:' + state)
@@ -89,6 +104,7 @@ def stop_and_copy(ctx, source, ip):
                            check=True)
     finally:
         guest.resume()
+        resumed = time.time()
     pause_s = time.monotonic() - run.t0
     incoming = domainxml.build_incoming(tree, ident, {p.dev: p.clone_path for p in plans},
                                         'file:' + state)
@@ -105,7 +121,8 @@ def stop_and_copy(ctx, source, ip):
         serve_s, _ = measure.wait_serving(domain.TestGuest.attach(copy).console, run.t0)
         data = (os.path.getsize(state) + sum(os.path.getsize(p.clone_path) for p in plans))
         return run.finish({'serve_s': serve_s, 'pause_s': round(pause_s, 3),
-                           'data_mib': round(data / 1048576, 1)})
+                           'data_mib': round(data / 1048576, 1)},
+                          paused=paused, resumed=resumed)
     finally:
         hub.close()
         copy.destroy()

@@ -37,9 +37,21 @@ class PingProbe:
                 self.replies.append((float(m.group(1)), int(m.group(2))))
         return self.replies
 
-    def longest_gap(self, start=None, end=None):
-        """Seconds of the largest gap between replies received in [start, end]."""
+    def _gaps(self, start=None, end=None):
         times = sorted(t for t, _ in self.replies
                        if (start is None or t >= start) and (end is None or t <= end))
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        return list(zip(times, times[1:]))
+
+    def longest_gap(self, start=None, end=None):
+        """Seconds of the largest gap between replies received in [start, end]."""
+        gaps = [b - a for a, b in self._gaps(start, end)]
         return max(gaps) if gaps else None
+
+    def gap_across(self, paused, resumed):
+        """Seconds of the silence that spans a pause of the guest from
+        ``paused`` to ``resumed`` (epoch seconds): from the last reply before
+        the pause (or in it, had one been on its way) to the first after.
+        Other silences (a busy host scheduling the guest late, before or
+        after) are not the pause's; :meth:`longest_gap` has them."""
+        spanning = [b - a for a, b in self._gaps() if a < resumed and b > paused]
+        return max(spanning) if spanning else None

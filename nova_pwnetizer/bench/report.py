@@ -37,25 +37,31 @@ def markdown(data):
              'One run of `python -m nova_pwnetizer.bench.suite` on %d cores, QEMU %s '
              '(%s), libvirt %s; %d s. Each figure: median (max) over the runs.'
              % (m['cpus'], m['qemu'], m['accelerator'], m['libvirt'], data['duration_s']),
-             '', 'Columns: guest-observed source pause (longest silence under a 2 ms '
-             'ping from the guest network), time until the copy serves (its own DHCP '
+             '', 'Columns: guest-observed source pause (the silence under a 2 ms ping '
+             'from the guest network that spans the source\'s pause, where the method '
+             'knows when it paused the source: live clone, stop-and-copy; else the '
+             'longest silence), the longest silence of the whole run (the pause, or '
+             'the host busy with the new copy and scheduling the source late), time '
+             'until the copy serves (its own DHCP '
              'lease, its web service answering; for the migration: until it completed), '
              'data moved, CPU seconds spent on the host. The snapshot + boot copy has '
              'lost the memory state: it is a fresh boot of the disk.', '',
              ] + (['Some cells were measured again later on a quiet machine (%s): '
                    'they replace those of the first run.' % ', '.join(data['remeasured']), '']
                   if data.get('remeasured') else []) + [
-             '| memory | workload | method | pause ms | serves after s | data MiB | CPU s | '
-             'pause vs live | serve vs live |', '|---|---|---|---|---|---|---|---|---|']
+             '| memory | workload | method | pause ms | longest silence ms | serves after s '
+             '| data MiB | CPU s | pause vs live | serve vs live |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for cell in data['cells']:
         live_pause = _med(cell, 'live_clone', 'guest_pause_ms')
         live_serve = _med(cell, 'live_clone', 'serve_s')
         for method, result in cell['methods'].items():
             s = result['summary']
             errors = ' (%d failed)' % result['errors'] if result['errors'] else ''
-            lines.append('| %d MiB | %s | %s%s | %s | %s | %s | %s | %s | %s |' % (
+            lines.append('| %d MiB | %s | %s%s | %s | %s | %s | %s | %s | %s | %s |' % (
                 cell['memory_mib'], cell['workload'], LABELS.get(method, method), errors,
-                _fmt(s.get('guest_pause_ms')), _fmt(s.get('serve_s')),
+                _fmt(s.get('guest_pause_ms')), _fmt(s.get('guest_max_silence_ms')),
+                _fmt(s.get('serve_s')),
                 _fmt(s.get('data_mib')), _fmt(s.get('cpu_s')),
                 '-' if method in ('live_clone', 'baseline') else _ratio(
                     _med(cell, method, 'guest_pause_ms'), live_pause),

@@ -341,6 +341,8 @@ class CloneJob:
         except exception.CloneTimeout:
             return
         if stops:
+            self.result.source_stopped_at = stops[-1].timestamp
+            self.result.source_resumed_at = resume.timestamp
             self.result.source_paused_ms = round(
                 (resume.timestamp - stops[-1].timestamp) * 1000, 2)
 

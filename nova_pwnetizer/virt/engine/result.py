@@ -15,6 +15,8 @@ class CloneResult:
     family: str = None
     downtime_ms: float = None          # as QEMU reports it
     source_paused_ms: float = None     # STOP to RESUME of the source (QEMU clock)
+    source_stopped_at: float = None    # the STOP and RESUME (epoch s, QEMU clock)
+    source_resumed_at: float = None
     switchover_ms: float = None        # pre-switchover event to source resumed
     switchover_steps: dict = dataclasses.field(default_factory=dict)  # name -> ms
     time_to_running: float = None      # start to clone CPUs running
