@@ -82,9 +82,10 @@ class DiskCopy:
 
     def start_mirrors(self):
         for plan in self.plans:
-            # No flushes through NBD: each would fdatasync the clone's image
-            # inside the source's pause (at stop and when the copy finishes);
-            # the clone's QEMU writes its image itself.
+            # cache.no-flush spares the clone's image an fdatasync per flush
+            # where QEMU honours it; NBD's client flushes "to the OS" all the
+            # same (NBD_CMD_FLUSH at the source's stop and at the end of the
+            # copy: bench/pause_anatomy.py shows what they cost).
             self.source.qmp('blockdev-add', driver='nbd', **{'node-name': plan.nbd_node},
                             server={'type': 'inet', 'host': self.address,
                                     'port': str(self.port)},
