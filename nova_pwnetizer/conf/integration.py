@@ -34,6 +34,14 @@ OPTS = [
     cfg.IntOpt('rpc_timeout', default=60, min=1,
                help='Seconds a compute host waits for an answer of another compute '
                     'host\'s clone endpoint.'),
+    cfg.StrOpt('fanout', default='tree', choices=[
+                   ('tree', 'the clones of one request form a doubling tree: the '
+                            'first is cloned from the source (its only pause), and '
+                            'each later one from an earlier clone once that one is '
+                            'ACTIVE, so N clones take 1 + ceil(log2 N) rounds'),
+                   ('source', 'every clone is cloned from the source, one after '
+                              'the other (N pauses of the source)')],
+               help='How the clones of one clone request (count above 1) are made.'),
 ]
 
 

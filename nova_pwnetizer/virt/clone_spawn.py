@@ -22,6 +22,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from nova.compute import utils as compute_utils
+from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova import objects
 from nova.virt.libvirt import utils as libvirt_utils
@@ -29,6 +30,7 @@ from nova.virt.libvirt import utils as libvirt_utils
 from nova_pwnetizer import clonerequest
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import events as engine_events
+from nova_pwnetizer.virt.engine import fanout
 from nova_pwnetizer.virt import image_models
 from nova_pwnetizer.virt import rpcapi
 
@@ -36,7 +38,9 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 FIGURES_KEY = 'pwnetizer_figures'
+PARENT_KEY = 'pwnetizer_parent'          # metadata: the clone this one was made from
 BUSY_RETRY_S = 0.5
+PARENT_POLL_S = 0.5
 SOURCE_EVENT = 'pwnetizer_clone_to_%s'   # one event per clone on the source's action
 
 
@@ -64,6 +68,10 @@ class CloneSpawn:
         self.source_api = source_api or rpcapi.CloneSourceAPI()
         self._plugged = False
         self.chosen_models = {}     # device class -> model, when randomizing
+        # what this clone is made from: the request's source, or in a
+        # fan-out tree an earlier clone of the same request
+        self.source_uuid = getattr(request, 'source_uuid', None)
+        self.source_host = getattr(request, 'source_host', None)
 
     def run(self):
         try:
@@ -72,6 +80,7 @@ class CloneSpawn:
             with compute_utils.EventReporter(self.context, SOURCE_EVENT % self.instance.uuid,
                                              self.driver.service_host,
                                              self.request.source_uuid, graceful_exit=True):
+                self._choose_parent()
                 source = self._prepare_source()
                 self._choose_models()
                 result = self._clone(source)
@@ -86,7 +95,7 @@ class CloneSpawn:
         self._record(result)
         self._tell_source(figures=result.figures())
         LOG.info('Cloned live from %s: source paused %s ms, ready in %s s',
-                 self.request.source_uuid, result.source_paused_ms, result.time_to_ready,
+                 self.source_uuid, result.source_paused_ms, result.time_to_ready,
                  instance=self.instance)
         return result
 
@@ -125,6 +134,38 @@ class CloneSpawn:
             spec.scheduler_hints = hints
             spec.save()
 
+    def _choose_parent(self):
+        """In a fan-out tree ([pwnetizer] fanout), clone an earlier clone of
+        the same request once it is ACTIVE; the source if it fails or is gone."""
+        if CONF.pwnetizer.fanout != 'tree' or not self.instance.obj_attr_is_set(
+                'launch_index'):
+            return
+        parent_index = fanout.parent_index(self.instance.launch_index or 0)
+        if parent_index is None:
+            return
+        siblings = objects.InstanceList.get_by_filters(
+            self.context, {'reservation_id': self.instance.reservation_id,
+                           'project_id': self.instance.project_id, 'deleted': False})
+        parent = next((i for i in siblings if i.launch_index == parent_index), None)
+        deadline = time.monotonic() + CONF.pwnetizer.clone_timeout
+        while parent is not None and time.monotonic() < deadline:
+            if parent.vm_state == vm_states.ACTIVE and parent.task_state is None:
+                LOG.info('Cloning %s, clone %d of this request (fan-out tree)',
+                         parent.uuid, parent_index + 1, instance=self.instance)
+                self.source_uuid, self.source_host = parent.uuid, parent.host
+                self.instance.metadata[PARENT_KEY] = parent.uuid
+                self.instance.save()
+                return
+            if parent.vm_state not in (vm_states.BUILDING,):
+                break
+            time.sleep(PARENT_POLL_S)
+            try:
+                parent.refresh()
+            except nova_exception.InstanceNotFound:
+                break
+        LOG.info('Clone %d of this request cannot serve as the source: cloning %s',
+                 parent_index + 1, self.source_uuid, instance=self.instance)
+
     def _prepare_source(self):
         """The source host's answer; waits while another clone of the source
         runs (QEMU migrates out one stream at a time)."""
@@ -132,12 +173,11 @@ class CloneSpawn:
         while True:
             try:
                 return self.source_api.prepare_source(
-                    self.context, self.request.source_host, self.request.source_uuid,
-                    self.instance.uuid)
+                    self.context, self.source_host, self.source_uuid, self.instance.uuid)
             except messaging.MessagingTimeout:
                 raise nova_exception.NovaException(
                     'the source host %s did not answer within %d s'
-                    % (self.request.source_host, CONF.pwnetizer.rpc_timeout))
+                    % (self.source_host, CONF.pwnetizer.rpc_timeout))
             except Exception as e:
                 # A RemoteError over a real transport, the class itself in-process.
                 busy = 'SourceBusy' in (type(e).__name__, getattr(e, 'exc_type', None))
@@ -226,8 +266,8 @@ class CloneSpawn:
 
     def _tell_source(self, figures=None, error=None):
         try:
-            self.source_api.finish_source(self.context, self.request.source_host,
-                                          self.request.source_uuid, self.instance.uuid,
+            self.source_api.finish_source(self.context, self.source_host,
+                                          self.source_uuid, self.instance.uuid,
                                           figures=figures, error=error)
         except Exception as e:  # one-way news: never fail the clone for it
             LOG.debug('Could not tell the source host: %s', e)

@@ -209,3 +209,63 @@ def test_busy_source_is_waited_for():
                                source_api=source_api).run()
     assert source_api.prepare_source.call_count == 3
     clone.assert_called_once()
+
+
+def _sibling(uuid, index, host, vm_state, task_state=None):
+    sibling = objects.Instance(uuid=uuid, launch_index=index, host=host,
+                               vm_state=vm_state, task_state=task_state)
+    sibling.refresh = mock.Mock()
+    return sibling
+
+
+def _fanout_spawn(index, siblings):
+    req = signed()
+    inst = make_instance(req)
+    inst.launch_index, inst.reservation_id = index, 'r-1'
+    with faked(clone_result=result()) as (source_api, reporter, host, clone), \
+            mock.patch.object(objects.InstanceList, 'get_by_filters',
+                              return_value=siblings) as listed, \
+            mock.patch.object(clone_spawn, 'PARENT_POLL_S', 0):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+                               source_api=source_api).run()
+    return req, inst, source_api, listed
+
+
+def test_fanout_tree_clones_an_earlier_active_clone():
+    # clone index 3 (the fourth) is made from clone index 1 (the second)
+    siblings = [_sibling('c0', 0, 'h1', 'active'), _sibling('c1', 1, 'h2', 'active')]
+    req, inst, source_api, listed = _fanout_spawn(3, siblings)
+    assert listed.call_args.args[1]['reservation_id'] == 'r-1'
+    source_api.prepare_source.assert_called_once_with('ctx', 'h2', 'c1', inst.uuid)
+    assert source_api.finish_source.call_args.args[1:3] == ('h2', 'c1')  # lease freed there
+    assert inst.metadata[clone_spawn.PARENT_KEY] == 'c1'
+
+
+def test_fanout_tree_waits_for_the_parent_to_be_active():
+    parent = _sibling('c0', 0, 'h1', 'building', 'spawning')
+
+    def becomes_active():
+        parent.vm_state, parent.task_state = 'active', None
+    parent.refresh.side_effect = becomes_active
+    req, inst, source_api, _ = _fanout_spawn(1, [parent])
+    source_api.prepare_source.assert_called_once_with('ctx', 'h1', 'c0', inst.uuid)
+
+
+@pytest.mark.parametrize('state', ['error', 'deleted'])
+def test_fanout_tree_falls_back_to_the_source_when_the_parent_failed(state):
+    req, inst, source_api, _ = _fanout_spawn(1, [_sibling('c0', 0, 'h1', state)])
+    source_api.prepare_source.assert_called_once_with('ctx', req.source_host,
+                                                      req.source_uuid, inst.uuid)
+    assert clone_spawn.PARENT_KEY not in inst.metadata
+
+
+def test_fanout_source_mode_always_clones_the_source():
+    CONF.set_override('fanout', 'source', group='pwnetizer')
+    try:
+        req, inst, source_api, listed = _fanout_spawn(
+            1, [_sibling('c0', 0, 'h1', 'active')])
+    finally:
+        CONF.clear_override('fanout', group='pwnetizer')
+    listed.assert_not_called()
+    source_api.prepare_source.assert_called_once_with('ctx', req.source_host,
+                                                      req.source_uuid, inst.uuid)

@@ -12,3 +12,14 @@ from nova_pwnetizer.virt.engine import fanout
 def test_rounds_double(count, rounds):
     assert fanout.plan_rounds(count) == rounds
     assert sum(rounds) == count
+
+
+def test_parents_make_a_doubling_tree():
+    parents = [fanout.parent_index(i) for i in range(8)]
+    assert parents == [None, 0, 0, 1, 0, 1, 2, 3]
+    # each round's clones come from those made in the rounds before it
+    made = 0
+    for make in fanout.plan_rounds(8):
+        for i in range(made, made + make):
+            assert parents[i] is None or parents[i] < made
+        made += make

@@ -46,6 +46,14 @@ def plan_rounds(count):
     return rounds
 
 
+def parent_index(index):
+    """In the tree, the 0-based index of the clone that the index-th clone is
+    made from; None for the first, made from the source."""
+    if index < 1:
+        return None
+    return index - (1 << (index.bit_length() - 1))
+
+
 def fanout(source, target, count, make_options, progress_for=None):
     """Make ``count`` clones of the running Guest ``source`` on ``target``.
 
@@ -60,9 +68,10 @@ def fanout(source, target, count, make_options, progress_for=None):
     done = FanoutResult()
     try:
         for make in plan_rounds(count):
-            parents = ([source] if not done.results
-                       else [target.lookup(r.name) for r in done.results[:make]])
             first = len(done.results)
+            parents = ([source] if not done.results else
+                       [target.lookup(done.results[parent_index(first + i)].name)
+                        for i in range(make)])
             jobs = [job_mod.CloneJob(parent, target, make_options(first + i, parent),
                                      progress_for(first + i) if progress_for else None)
                     for i, parent in enumerate(parents)]
