@@ -28,8 +28,9 @@ log() { echo "setup-host: $*" >&2; }
 install_packages() {
     local want=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
                 libvirt-clients libvirt-dev pkg-config)
+    # chromium: the Horizon action's browser test (headless, DevTools protocol)
     local extra=(dnsmasq-base iproute2 iputils-ping busybox-static kmod cpio
-                 dosfstools e2fsprogs curl shellcheck)
+                 dosfstools e2fsprogs curl shellcheck chromium)
     local missing=()
     for p in "${want[@]}" "${extra[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
