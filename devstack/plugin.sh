@@ -10,4 +10,7 @@ if [[ "$1" == "stack" && "$2" == "install" ]]; then
 elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
     echo_summary "Configuring nova-pwnetizer"
     configure_pwnetizer
+elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
+    # Horizon is installed by now
+    configure_pwnetizer_horizon
 fi

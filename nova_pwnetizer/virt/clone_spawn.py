@@ -25,6 +25,7 @@ from nova.compute import utils as compute_utils
 from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova import objects
+from nova.virt.libvirt import imagecache
 from nova.virt.libvirt import utils as libvirt_utils
 
 from nova_pwnetizer import clonerequest
@@ -32,6 +33,7 @@ from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
 from nova_pwnetizer.virt import image_models
+from nova_pwnetizer.virt import manager
 from nova_pwnetizer.virt import rpcapi
 
 CONF = cfg.CONF
@@ -49,9 +51,29 @@ def request_of(instance):
     return clonerequest.CloneRequest.from_metadata(instance.metadata)
 
 
-def raw_connection(conn):
-    """The libvirt connection behind Nova's (eventlet-proxied) one."""
-    return getattr(conn, '_obj', conn)
+# Nova's instance_system_metadata.value is a VARCHAR(255): MySQL refuses a
+# longer value ("Data too long"), so the figures stored with the clone are
+# the most telling ones that fit (all of them go to the log).
+STORED_FIGURES_MAX = 255
+_STORED_FIGURES = ('source_paused_ms', 'downtime_ms', 'time_to_ready', 'memory_bytes',
+                   'disk_bytes', 'devices', 'time_to_running', 'switchover_ms',
+                   'nic_swap_s')
+
+
+def stored_figures(figures):
+    """Compact JSON of ``figures`` in at most STORED_FIGURES_MAX characters."""
+    stored = {}
+    for key in _STORED_FIGURES:
+        value = figures.get(key)
+        if value in (None, {}):
+            continue
+        if isinstance(value, float):
+            value = round(value, 3)
+        trial = dict(stored, **{key: value})
+        if len(json.dumps(trial, sort_keys=True, separators=(',', ':'))) \
+                <= STORED_FIGURES_MAX:
+            stored = trial
+    return json.dumps(stored, sort_keys=True, separators=(',', ':'))
 
 
 class CloneSpawn:
@@ -92,8 +114,10 @@ class CloneSpawn:
             self._tell_source(error=reason)
             raise nova_exception.BuildAbortException(instance_uuid=self.instance.uuid,
                                                      reason=reason) from e
-        self._record(result)
-        self._tell_source(figures=result.figures())
+        try:
+            self._record(result)
+        finally:   # the source's lease ends with the clone, whatever happens here
+            self._tell_source(figures=result.figures())
         LOG.info('Cloned live from %s: source paused %s ms, ready in %s s',
                  self.source_uuid, result.source_paused_ms, result.time_to_ready,
                  instance=self.instance)
@@ -213,12 +237,20 @@ class CloneSpawn:
     def _clone(self, source):
         instance_dir = libvirt_utils.get_instance_path(self.instance)
         os.makedirs(instance_dir, exist_ok=True)
+        boot_files = self._boot_files(instance_dir)
         self.driver.plug_vifs(self.instance, self.network_info)
         self._plugged = True
         engine_events.mark_event_loop_running()  # nova-compute runs libvirt's loop
         source_host = engine.Host(uri=CONF.pwnetizer.source_uri_template % source['address'])
-        target = engine.Host(uri=self.driver._uri(),
-                             conn=raw_connection(self.driver._host.get_connection()))
+        # The engine's own connection to this host's libvirtd, by the URI
+        # other hosts use for it: the engine registers domain event callbacks
+        # (lifecycle, device removed, QMP) for all domains, which libvirt
+        # refuses a second time on Nova's connection ("event callback
+        # already tracked": Nova has the same ones); and with the source's
+        # URI made the same way, a clone on the source's own host is seen
+        # as one (the engine compares URIs).
+        target = engine.Host(uri=CONF.pwnetizer.source_uri_template
+                             % manager.libvirt_address(self.driver.service_host))
         options = engine.CloneOptions(
             name=self.instance.name, uuid=self.instance.uuid,
             interfaces=self._interfaces(),
@@ -232,16 +264,49 @@ class CloneSpawn:
             timeout_s=CONF.pwnetizer.clone_timeout,
             switchover_timeout_s=CONF.pwnetizer.switchover_timeout,
             device_models=dict(self.chosen_models),
+            boot_files=boot_files,
             guardian=CONF.pwnetizer.clone_guardian)
-        guest = source_host.lookup(source['domain'])
-        return engine.clone(guest, target, options, progress=self._progress)
+        try:
+            guest = source_host.lookup(source['domain'])
+            return engine.clone(guest, target, options, progress=self._progress)
+        finally:   # one pair of connections per clone
+            for host in (source_host, target):
+                try:
+                    host.close()
+                except Exception as e:
+                    LOG.debug('Closing %s: %s', host, e)
+
+    def _boot_files(self, instance_dir):
+        """An image booted with its own kernel and ramdisk (``kernel_id``,
+        ``ramdisk_id``) has them in each instance's directory, which on
+        another host does not exist: fetch the clone's into its own
+        directory the way Nova's spawn does (through the image cache; the
+        live migration's ``_fetch_instance_kernel_ramdisk`` refuses an AKI
+        kernel: "Image does not pass safety check") and have the clone use
+        them.  Returns the engine's ``boot_files``."""
+        if not (self.instance.obj_attr_is_set('kernel_id') and self.instance.kernel_id):
+            return {}
+        for name, image_id in (('kernel', self.instance.kernel_id),
+                               ('ramdisk', self.instance.ramdisk_id)):
+            if image_id:
+                self.driver.image_backend.by_name(self.instance, name, 'raw').cache(
+                    fetch_func=libvirt_utils.fetch_raw_image, context=self.context,
+                    filename=imagecache.get_cache_fname(image_id), image_id=image_id)
+        # the source's directory, as Nova's live migration assumes: the same
+        # instances_path on every host
+        source_dir = os.path.join(CONF.instances_path, self.source_uuid)
+        return {os.path.join(source_dir, name): os.path.join(instance_dir, name)
+                for name in ('kernel', 'ramdisk')
+                if os.path.exists(os.path.join(instance_dir, name))}
 
     def _progress(self, phase, fraction, message):
         LOG.debug('clone %s: %s', phase, message, instance=self.instance)
 
     def _record(self, result):
         figures = result.figures()
-        self.instance.system_metadata[FIGURES_KEY] = json.dumps(figures, sort_keys=True)
+        LOG.info('Clone figures: %s', json.dumps(figures, sort_keys=True),
+                 instance=self.instance)
+        self.instance.system_metadata[FIGURES_KEY] = stored_figures(figures)
         self.instance.metadata['pwnetizer_pause_ms'] = str(result.source_paused_ms)
         self.instance.metadata['pwnetizer_ready_s'] = str(result.time_to_ready)
         self.instance.save()

@@ -86,7 +86,7 @@ class CloneSourceManager:
         LOG.info('Clone %s of this host\'s instance is starting', clone_uuid,
                  instance=instance)
         return {'domain': guest.name, 'host': here,
-                'address': CONF.libvirt.live_migration_inbound_addr or here,
+                'address': libvirt_address(here),
                 'virt_type': CONF.libvirt.virt_type}
 
     def finish_source(self, context, source_uuid, clone_uuid, figures=None, error=None):
@@ -97,6 +97,13 @@ class CloneSourceManager:
         else:
             LOG.info('Clone %s of instance %s is ready: source paused %s ms',
                      clone_uuid, source_uuid, (figures or {}).get('source_paused_ms'))
+
+
+def libvirt_address(host):
+    """Where other hosts reach the libvirtd of compute host ``host`` (this
+    one): ``[libvirt] live_migration_inbound_addr``, else the host name;
+    ``[pwnetizer] source_uri_template`` makes the URI of it."""
+    return CONF.libvirt.live_migration_inbound_addr or host
 
 
 def start_server(driver):

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPTS = sorted(glob.glob(os.path.join(TOP, 'tools', '*.sh'))) + [
+SCRIPTS = sorted(glob.glob(os.path.join(TOP, 'tools', '*.sh'))
+                 + glob.glob(os.path.join(TOP, 'tools', 'cloud', '*.sh'))) + [
     os.path.join(TOP, '.ci', 'run'),
     os.path.join(TOP, 'devstack', 'plugin.sh'),
     os.path.join(TOP, 'devstack', 'settings'),

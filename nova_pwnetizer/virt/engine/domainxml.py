@@ -129,7 +129,8 @@ def _set_text(tree, tag, text):
     el.text = text
 
 
-def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml=None):
+def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml=None,
+                   boot_files=None):
     """The clone's incoming domain XML (a new tree).
 
     ``incoming_uri`` (e.g. ``tcp:127.0.0.1:49152``) is where the clone's
@@ -138,7 +139,8 @@ def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml
 
     ``disk_paths`` maps each copied disk's target dev to its clone path.
     ``metadata_xml`` (an element string of the engine's namespace) replaces
-    the element of the same namespace in <metadata>.
+    the element of the same namespace in <metadata>.  ``boot_files`` maps
+    <os> kernel/initrd/dtb paths of the source to the clone's.
     """
     source_uuid = source_tree.findtext('uuid')
     tree = copy.deepcopy(source_tree)
@@ -150,6 +152,11 @@ def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml
     for entry in tree.iterfind('sysinfo/system/entry'):
         if entry.text == source_uuid:
             entry.text = identity.uuid
+
+    for tag in ('kernel', 'initrd', 'dtb'):
+        el = tree.find('os/' + tag)
+        if el is not None and el.text in (boot_files or {}):
+            el.text = boot_files[el.text]
 
     for disk in tree.iterfind('devices/disk'):
         dev = disk.find('target').get('dev')

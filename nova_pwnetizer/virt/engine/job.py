@@ -232,7 +232,7 @@ class CloneJob:
             uri = migration.MemoryMigration.incoming_uri(self.address, port)
             self.incoming_tree = domainxml.build_incoming(
                 self.source_tree, self.identity, {d.dev: d.clone_path for d in self.disks},
-                uri, self.info.to_xml())
+                uri, self.info.to_xml(), boot_files=self.options.boot_files)
             self.clone = self.target.create_guest(domainxml.tostring(self.incoming_tree),
                                                   paused=True)
         port = ports.listen_on_free_port(*self.options.port_range, start,

@@ -29,6 +29,11 @@ class CloneOptions:
     auto_converge: bool = True
     xbzrle: bool = False
     disk_dir: str = None             # default: next to each source disk
+    # Files of <os> (kernel, initrd, dtb) that the caller has put on the
+    # target for the clone: source path -> clone path (e.g. Nova's kernel
+    # and ramdisk, kept in each instance's own directory).  Others are used
+    # at the source's path (a shared image cache, as the test guest's).
+    boot_files: dict = None
     timeout_s: float = 600.0
     switchover_timeout_s: float = 10.0  # waits while the source is paused
     start: bool = True               # False: leave the clone paused, NICs isolated

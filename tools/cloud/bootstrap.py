@@ -1,0 +1,199 @@
+"""Fill the test cloud (tools/cloud/up.sh) once its APIs run; idempotent.
+
+Service users, services and endpoints, the ``demo`` project and user, the
+flavor ``pwn.tiny``, the project's test guest (kernel, initrd and disk
+images in Glance), both compute hosts discovered; writes ``openrc-admin``,
+``openrc-demo`` and ``clouds.yaml`` (clouds ``pwn-admin``, ``pwn-demo``, ``pwn-alt``).
+"""
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+from glanceclient import client as glance_client
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
+from keystoneclient.v3 import client as keystone_client
+from novaclient import client as nova_client
+
+from nova_pwnetizer.testguest import image as guest_image
+
+KEYSTONE = 'http://127.0.0.1:5000/v3'
+ENDPOINTS = {   # service name: (type, url)
+    'nova': ('compute', 'http://127.0.0.1:8774/v2.1'),
+    'placement': ('placement', 'http://127.0.0.1:8778'),
+    'glance': ('image', 'http://127.0.0.1:9292'),
+    'neutron': ('network', 'http://127.0.0.1:9696'),
+}
+FLAVOR = 'pwn.tiny'
+# The test guest's kernel command line: console on ttyS0 (Nova's console
+# log), a tick every 200 ms.
+CMDLINE = 'console=ttyS0 loglevel=5 pwn.tick_us=200000'
+
+
+def log(msg):
+    print('bootstrap: %s' % msg, file=sys.stderr, flush=True)
+
+
+def session(user, password, project):
+    auth = v3.Password(auth_url=KEYSTONE, username=user, password=password,
+                       project_name=project, user_domain_name='Default',
+                       project_domain_name='Default')
+    return ks_session.Session(auth=auth)
+
+
+def find(manager, name, **kwargs):
+    for item in manager.list(**kwargs):
+        if item.name == name:
+            return item
+    return None
+
+
+def ensure(manager, name, **kwargs):
+    return find(manager, name) or manager.create(name=name, **kwargs)
+
+
+def identity(ks, password):
+    roles = {name: ensure(ks.roles, name) for name in ('admin', 'member', 'reader', 'service')}
+    domain = ks.domains.get('default')
+    projects = {name: ensure(ks.projects, name, domain=domain)
+                for name in ('service', 'demo', 'alt')}
+    for name in ENDPOINTS:
+        user = find(ks.users, name) or ks.users.create(
+            name=name, domain=domain, password=password)
+        ks.users.update(user, password=password)
+        for role in ('admin', 'service'):
+            ks.roles.grant(roles[role], user=user, project=projects['service'])
+    for tenant in ('demo', 'alt'):     # alt: another project's user
+        user = find(ks.users, tenant) or ks.users.create(name=tenant, domain=domain,
+                                                         password=password)
+        ks.users.update(user, password=password)
+        for role in ('member', 'reader'):
+            ks.roles.grant(roles[role], user=user, project=projects[tenant])
+    for name, (kind, url) in ENDPOINTS.items():
+        service = find(ks.services, name) or ks.services.create(name=name, type=kind)
+        have = {e.interface for e in ks.endpoints.list(service=service)}
+        for interface in ('public', 'internal'):
+            if interface not in have:
+                ks.endpoints.create(service=service, url=url, interface=interface,
+                                    region='RegionOne')
+
+
+def write_credentials(etc, password):
+    for user, project in (('admin', 'admin'), ('demo', 'demo'), ('alt', 'alt')):
+        with open(os.path.join(etc, 'openrc-' + user), 'w') as f:
+            f.write(''.join('export %s=%s\n' % (k, shlex.quote(v)) for k, v in (
+                ('OS_AUTH_URL', KEYSTONE), ('OS_IDENTITY_API_VERSION', '3'),
+                ('OS_USERNAME', user), ('OS_PASSWORD', password),
+                ('OS_PROJECT_NAME', project), ('OS_USER_DOMAIN_NAME', 'Default'),
+                ('OS_PROJECT_DOMAIN_NAME', 'Default'), ('OS_REGION_NAME', 'RegionOne'))))
+    with open(os.path.join(etc, 'clouds.yaml'), 'w') as f:
+        f.write('clouds:\n')
+        for user, project in (('admin', 'admin'), ('demo', 'demo'), ('alt', 'alt')):
+            f.write('  pwn-%s:\n    region_name: RegionOne\n    identity_api_version: 3\n'
+                    '    auth:\n      auth_url: %s\n      username: %s\n      password: %s\n'
+                    '      project_name: %s\n      user_domain_name: Default\n'
+                    '      project_domain_name: Default\n'
+                    % (user, KEYSTONE, user, password, project))
+
+
+def wait(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (ks_exc.ClientException, OSError) as e:
+            last = e
+        else:
+            last = None
+        if time.monotonic() > deadline:
+            raise SystemExit('bootstrap: %s not ready within %d s (%s)' % (what, timeout, last))
+        time.sleep(1)
+
+
+def flavor(nova):
+    for f in nova.flavors.list(is_public=None):
+        if f.name == FLAVOR:
+            return f
+    return nova.flavors.create(FLAVOR, ram=256, vcpus=1, disk=1, is_public=True)
+
+
+def images(glance):
+    guest = guest_image.ensure_image(log=log)
+    name = 'pwn-testguest-' + os.path.basename(guest.directory).split('-', 1)[1]
+    found = {i['name']: i for i in glance.images.list()
+             if i['name'].startswith(name) and i['status'] == 'active'}
+    if name in found:
+        return found[name]
+    for stale in glance.images.list():
+        if stale['name'].startswith(name):
+            glance.images.delete(stale['id'])
+
+    def upload(suffix, path, disk_format, container_format, **props):
+        image = glance.images.create(name=name + suffix, disk_format=disk_format,
+                                     container_format=container_format,
+                                     visibility='public', **props)
+        with open(path, 'rb') as f:
+            glance.images.upload(image['id'], f)
+        return image['id']
+
+    kernel = upload('-kernel', guest.kernel, 'aki', 'aki')
+    ramdisk = upload('-initrd', guest.initrd, 'ari', 'ari')
+    upload('', guest.base_disk, 'qcow2', 'bare', kernel_id=kernel, ramdisk_id=ramdisk,
+           os_command_line=CMDLINE, hw_machine_type='pc', hw_disk_bus='virtio',
+           pwnetizer_testguest='1')
+    log('uploaded the test guest as image %s' % name)
+    return glance.images.get(next(i['id'] for i in glance.images.list()
+                                  if i['name'] == name))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--etc', required=True)
+    parser.add_argument('--password', required=True)
+    parser.add_argument('--nova-manage')
+    parser.add_argument('--identity-only', action='store_true',
+                        help='users, services and endpoints only (before Nova starts)')
+    args = parser.parse_args()
+    admin = session('admin', args.password, 'admin')
+    ks = keystone_client.Client(session=admin)
+    wait('keystone', lambda: ks.projects.list(), 120)
+    identity(ks, args.password)
+    write_credentials(args.etc, args.password)
+    if args.identity_only:
+        return
+    glance = glance_client.Client('2', session=admin)
+    wait('glance', lambda: list(glance.images.list()) is not None, 180)
+    image = images(glance)
+    nova = nova_client.Client('2.95', session=admin)
+    wait('nova-api', lambda: nova.flavors.list() is not None, 180)
+    flavor(nova)
+
+    def computes():
+        services = [s for s in nova.services.list(binary='nova-compute') if s.state == 'up']
+        if len(services) < 2:
+            return False
+        subprocess.run(shlex.split(args.nova_manage) + ['cell_v2', 'discover_hosts'],
+                       check=True, stdout=subprocess.DEVNULL)
+        if len(nova.hypervisors.list()) < 2:
+            return False
+        # and their inventories in Placement (else: "no allocation candidates")
+        providers = admin.get('/resource_providers', endpoint_filter={
+            'service_type': 'placement'}).json()['resource_providers']
+        stocked = [p for p in providers if 'MEMORY_MB' in admin.get(
+            '/resource_providers/%s/inventories' % p['uuid'],
+            endpoint_filter={'service_type': 'placement'}).json().get('inventories', {})]
+        return len(stocked) >= 2
+    wait('both nova-compute hosts', computes, 300)
+    log('image %s, flavor %s, hosts %s' % (image['name'], FLAVOR, ', '.join(
+        sorted(h.hypervisor_hostname for h in nova.hypervisors.list()))))
+
+
+if __name__ == '__main__':
+    main()
