@@ -154,8 +154,8 @@ def main(argv=None):
     if args.merge and os.path.exists(path):
         with open(path) as f:
             data = json.load(f)
-        data.setdefault('remeasured', []).append('%s: %s' % (
-            time.strftime('%Y-%m-%d %H:%M'),
+        data.setdefault('remeasured', []).append('%s: %s of %s' % (
+            time.strftime('%Y-%m-%d %H:%M'), ', '.join(args.methods),
             ', '.join('%d MiB %s' % (s, w) for s in args.sizes for w in args.workloads)))
 
     def save():
@@ -169,6 +169,11 @@ def main(argv=None):
     for size in args.sizes:
         for workload in args.workloads:
             cell = run_cell(ctx, size, workload, args.methods, args.runs, log)
+            old = [c for c in data['cells'] if (c['memory_mib'], c['workload'])
+                   == (size, workload)]
+            if args.merge and old:   # the methods measured again replace theirs
+                old[0]['methods'].update(cell['methods'])
+                cell = old[0]
             data['cells'] = [c for c in data['cells'] if (c['memory_mib'], c['workload'])
                              != (size, workload)] + [cell]
             data['cells'].sort(key=lambda c: (c['memory_mib'], list(WORKLOADS).index(
