@@ -16,6 +16,11 @@ from nova_pwnetizer import clonerequest
 #: metadata keys starting with this are set by pwnetizer, not by users
 RESERVED_METADATA_PREFIX = clonerequest.PREFIX
 
+#: the default of ``[pwnetizer] max_clones_per_request``, the most ``count``
+#: one action may ask for (the cloud's setting decides; clients that cannot
+#: read it assume this)
+COUNT_MAX_DEFAULT = 8
+
 DEFAULTS = {
     'count': 1,
     'randomize': False,

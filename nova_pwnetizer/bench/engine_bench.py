@@ -44,8 +44,8 @@ def clone_once(host, source, ip, options=None):
     domain.remove(host, result.name)
     return {
         # the silence that spans the source's pause, and the longest of the clone
-        'guest_pause_ms': round(pause * 1000, 1) if pause else None,
-        'guest_max_silence_ms': round(longest * 1000, 1) if longest else None,
+        'guest_pause_ms': probe_mod.ms(pause),
+        'guest_max_silence_ms': probe_mod.ms(longest),
         'engine_pause_ms': result.source_paused_ms,
         'qemu_downtime_ms': result.downtime_ms,
         'time_to_running_s': result.time_to_running,

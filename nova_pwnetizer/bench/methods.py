@@ -55,13 +55,9 @@ class Run:
         pause = longest
         if paused is not None and resumed is not None:
             pause = self.probe.gap_across(paused, resumed)
-        figures['guest_pause_ms'] = _ms(pause)
-        figures['guest_max_silence_ms'] = _ms(longest)
+        figures['guest_pause_ms'] = probe_mod.ms(pause)
+        figures['guest_max_silence_ms'] = probe_mod.ms(longest)
         return figures
-
-
-def _ms(seconds):
-    return round(seconds * 1000, 1) if seconds else None
 
 
 def live_clone(ctx, source, ip):

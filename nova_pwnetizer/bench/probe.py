@@ -14,6 +14,11 @@ import tempfile
 _REPLY = re.compile(r'^\[(\d+\.\d+)\] \d+ bytes from .* icmp_seq=(\d+)')
 
 
+def ms(seconds):
+    """A silence in milliseconds, to 0.1 ms (None for none)."""
+    return round(seconds * 1000, 1) if seconds else None
+
+
 class PingProbe:
     def __init__(self, ip, interval=0.002, netns='pwnetizer'):
         self.ip = ip

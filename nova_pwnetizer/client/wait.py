@@ -3,6 +3,7 @@
 import time
 
 FINAL = ('ACTIVE', 'ERROR')
+DONE = FINAL + ('DELETED',)     # no longer worth polling
 
 
 class WaitTimeout(Exception):
@@ -27,12 +28,12 @@ def wait_for_servers(compute, server_ids, timeout=600, interval=2.0, on_progress
     servers = {}
     while True:
         for server_id in server_ids:
-            if servers.get(server_id, {}).get('status') not in FINAL + ('DELETED',):
+            if servers.get(server_id, {}).get('status') not in DONE:
                 servers[server_id] = _get(compute, server_id)
         ordered = [servers[server_id] for server_id in server_ids]
         if on_progress:
             on_progress(ordered)
-        if all(server['status'] in FINAL + ('DELETED',) for server in ordered):
+        if all(server['status'] in DONE for server in ordered):
             return ordered
         if clock() >= deadline:
             pending = [s['id'] for s in ordered if s['status'] not in FINAL]

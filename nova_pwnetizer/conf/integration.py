@@ -3,6 +3,7 @@ group [pwnetizer]."""
 
 from oslo_config import cfg
 
+from nova_pwnetizer.api import schema
 from nova_pwnetizer.conf import engine
 
 GROUP = engine.GROUP
@@ -13,7 +14,7 @@ OPTS = [
                     'pwnetizer driver; the API signs the clone requests it makes '
                     'with it and the compute hosts refuse clone requests that do '
                     'not verify. Clone actions are refused while it is unset.'),
-    cfg.IntOpt('max_clones_per_request', default=8, min=1, max=64,
+    cfg.IntOpt('max_clones_per_request', default=schema.COUNT_MAX_DEFAULT, min=1, max=64,
                help='Largest "count" one clone action may ask for.'),
     cfg.FloatOpt('family_weight_multiplier', default=1.0,
                  help='Multiplier of the CloneFamilyWeigher: positive spreads a '

@@ -6,12 +6,13 @@ from horizon import exceptions
 from horizon import forms
 from horizon import messages
 
+from nova_pwnetizer.api import schema
 from nova_pwnetizer import client
 from nova_pwnetizer.dashboard import api
 
 #: nova-api's ``[pwnetizer] max_clones_per_request`` default; a deployment
 #: that changes it there sets PWNETIZER_MAX_CLONES in Horizon's settings.
-MAX_CLONES = 8
+MAX_CLONES = schema.COUNT_MAX_DEFAULT
 
 PLACEMENT_CHOICES = (
     ('spread', _("Spread: other hosts than the source and its clones")),

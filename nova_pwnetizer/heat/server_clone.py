@@ -23,11 +23,11 @@ from heat.engine import properties
 from heat.engine import resource
 from heat.engine import support
 
+from nova_pwnetizer.api import schema
 from nova_pwnetizer import client
 from nova_pwnetizer import clonerequest
 
-#: the API's default of ``[pwnetizer] max_clones_per_request``
-MAX_COUNT = 8
+MAX_COUNT = schema.COUNT_MAX_DEFAULT
 
 #: metadata of a clone that hold its figures, once it is ACTIVE
 FIGURES_METADATA = {'pause_ms': 'pwnetizer_pause_ms', 'ready_s': 'pwnetizer_ready_s'}
