@@ -70,16 +70,24 @@ def markdown(data):
     lines += targets(data)
     if data.get('fanout'):
         lines += ['', '## Fan-out (256 MiB)', '',
-                  '| clones | tree: total s | tree: source pauses | sequential: total s | '
-                  'sequential: source pauses |', '|---|---|---|---|---|']
+                  'Medians. Rounds: clone jobs one after the other on the longest '
+                  'path (the tree runs the jobs of a round in parallel). CPU s: '
+                  'the whole host\'s (QEMU, libvirtd, the engine) over the fan-out; '
+                  'busy: that over cores x total.', '',
+                  '| clones | tree: total s | rounds | source pauses | CPU s | busy '
+                  '| sequential: total s | rounds | source pauses | CPU s | busy |',
+                  '|---|---|---|---|---|---|---|---|---|---|---|']
         by = {}
         for row in data['fanout']:
             by.setdefault((row['count'], row['mode']), []).append(row)
         for count in sorted({c for c, _ in by}):
             tree, seq = by.get((count, 'tree'), []), by.get((count, 'sequential'), [])
-            lines.append('| %d | %s | %s | %s | %s |' % (
-                count, _med_rows(tree, 'total_s'), _set(tree), _med_rows(seq, 'total_s'),
-                _set(seq)))
+            lines.append('| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                count, _med_rows(tree, 'total_s'), _med_rows(tree, 'rounds', '%d'),
+                _set(tree), _med_rows(tree, 'cpu_s'), _med_rows(tree, 'host_busy'),
+                _med_rows(seq, 'total_s'), _med_rows(seq, 'rounds', '%d'), _set(seq),
+                _med_rows(seq, 'cpu_s'), _med_rows(seq, 'host_busy')))
+        lines += fanout_reading(by)
     lines += ['', '![pause vs memory](img/pause-vs-memory.png)', '',
               '![pause vs dirty rate](img/pause-vs-dirty-rate.png)', '']
     return '\n'.join(lines)
@@ -130,9 +138,27 @@ def targets(data):
     return lines
 
 
-def _med_rows(rows, key):
-    values = sorted(r[key] for r in rows)
-    return '%.2f' % values[len(values) // 2] if values else '-'
+def _med_rows(rows, key, fmt='%.2f'):
+    values = sorted(r[key] for r in rows if r.get(key) is not None)
+    return fmt % values[len(values) // 2] if values else '-'
+
+
+def fanout_reading(by):
+    """What the fan-out rows say: where the host ran out of cores, and the
+    tree's total with a core per clone (its rounds x one clone's time)."""
+    single = [r['total_s'] for r in by.get((1, 'tree'), [])]
+    busy = [r for (_, mode), rows in by.items() if mode == 'tree' for r in rows
+            if r.get('host_busy') is not None]
+    if not single or not busy:
+        return []
+    one = sorted(single)[len(single) // 2]
+    counts = sorted(c for c, mode in by if mode == 'tree')
+    ideal = ', '.join('N=%d: %.1f s' % (c, one * by[(c, 'tree')][0].get('rounds', 0))
+                      for c in counts)
+    return ['', 'Host busy over the tree runs: %d%%-%d%% of all cores. With a core '
+            'per clone the tree would take about rounds x one clone (%.2f s): %s.' % (
+                100 * min(r['host_busy'] for r in busy),
+                100 * max(r['host_busy'] for r in busy), one, ideal)]
 
 
 def _set(rows):

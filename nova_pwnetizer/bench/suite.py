@@ -17,6 +17,7 @@ import statistics
 import time
 import traceback
 
+from nova_pwnetizer.bench import measure
 from nova_pwnetizer.bench import methods as methods_mod
 from nova_pwnetizer.bench import report
 from nova_pwnetizer.testguest import domain
@@ -97,20 +98,28 @@ def run_fanout(ctx, counts, runs, log):
                 source = domain.boot(ctx.host, domain.GuestSpec(name=name, memory_mib=256,
                                                                 tick_ms=1000), ctx.image)
                 try:
+                    # CPU seconds of the whole host: on a machine with fewer
+                    # cores than clones the tree's parallel rounds share them
+                    cpu = measure.CpuMeter()
                     if mode == 'tree':
                         done = fanout.fanout(source.guest, ctx.host, count,
                                              lambda j, parent: engine.CloneOptions())
                         total, pauses = done.total_s, done.source_pauses
                         names = [r.name for r in done.results]
+                        rounds = len(done.rounds)
                     else:
                         start = time.monotonic()
                         names = [engine.clone(source.guest).name for _ in range(count)]
                         total = round(time.monotonic() - start, 3)
-                        pauses = count
+                        pauses = rounds = count
+                    cpu_s = cpu.stop()
                     rows.append({'count': count, 'mode': mode, 'total_s': total,
-                                 'source_pauses': pauses})
-                    log('fan-out N=%d %-10s run %d: %.2f s, source paused %d time(s)'
-                        % (count, mode, i + 1, total, pauses))
+                                 'source_pauses': pauses, 'rounds': rounds, 'cpu_s': cpu_s,
+                                 'host_busy': round(cpu_s / (os.cpu_count() * total), 2)})
+                    log('fan-out N=%d %-10s run %d: %.2f s, %d round(s), source paused '
+                        '%d time(s), %.1f CPU s (host %d%% busy)'
+                        % (count, mode, i + 1, total, rounds, pauses, cpu_s,
+                           100 * rows[-1]['host_busy']))
                 finally:
                     for clone_name in names:
                         domain.remove(ctx.host, clone_name)
@@ -133,6 +142,8 @@ def main(argv=None):
                         help='measure only the given cells again and merge them into '
                              'the existing JSON (e.g. after a run disturbed by other '
                              'work on the machine)')
+    parser.add_argument('--fanout-only', action='store_true',
+                        help='measure only the fan-out and merge it into the existing JSON')
     parser.add_argument('--out', default='artifacts')
     parser.add_argument('--doc', default='doc')
     args = parser.parse_args(argv)
@@ -151,12 +162,15 @@ def main(argv=None):
                         'accelerator': 'TCG'},
             'cells': [], 'fanout': []}
     path = os.path.join(args.out, 'bench-suite.json')
+    if args.fanout_only:
+        args.merge, args.sizes = True, []
     if args.merge and os.path.exists(path):
         with open(path) as f:
             data = json.load(f)
-        data.setdefault('remeasured', []).append('%s: %s of %s' % (
-            time.strftime('%Y-%m-%d %H:%M'), ', '.join(args.methods),
-            ', '.join('%d MiB %s' % (s, w) for s in args.sizes for w in args.workloads)))
+        data.setdefault('remeasured', []).append('%s: %s' % (
+            time.strftime('%Y-%m-%d %H:%M'), 'fan-out' if args.fanout_only else '%s of %s' % (
+                ', '.join(args.methods),
+                ', '.join('%d MiB %s' % (s, w) for s in args.sizes for w in args.workloads))))
 
     def save():
         # After every cell, so that an interrupted run still leaves its figures.
@@ -179,7 +193,7 @@ def main(argv=None):
             data['cells'].sort(key=lambda c: (c['memory_mib'], list(WORKLOADS).index(
                 c['workload'])))
             save()
-    if args.fanout and not args.merge:
+    if args.fanout and (args.fanout_only or not args.merge):
         data['fanout'] = run_fanout(ctx, args.fanout, max(1, args.runs - 1), log)
     save()
     log('wrote %s/bench-suite.json, %s/benchmarks.md and plots in %s/img'

@@ -25,6 +25,7 @@ from nova.compute import utils as compute_utils
 from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova import objects
+from nova.privsep import linux_net
 from nova.virt.libvirt import imagecache
 from nova.virt.libvirt import utils as libvirt_utils
 
@@ -44,6 +45,17 @@ PARENT_KEY = 'pwnetizer_parent'          # metadata: the clone this one was made
 BUSY_RETRY_S = 0.5
 PARENT_POLL_S = 0.5
 SOURCE_EVENT = 'pwnetizer_clone_to_%s'   # one event per clone on the source's action
+
+
+IFF_UP = 0x1
+
+
+def _link_up(dev):
+    try:
+        with open('/sys/class/net/%s/flags' % dev) as f:
+            return bool(int(f.read().strip(), 16) & IFF_UP)
+    except (OSError, ValueError):
+        return True     # gone or unreadable: nothing to set up
 
 
 def request_of(instance):
@@ -106,6 +118,7 @@ class CloneSpawn:
                 source = self._prepare_source()
                 self._choose_models()
                 result = self._clone(source)
+            self._ensure_taps_up()
         except Exception as e:
             reason = self._reason(e)
             LOG.error('Clone of %s failed: %s', getattr(self.request, 'source_uuid', '?'),
@@ -275,6 +288,19 @@ class CloneSpawn:
                     host.close()
                 except Exception as e:
                     LOG.debug('Closing %s: %s', host, e)
+
+    def _ensure_taps_up(self):
+        """libvirt sets the host side of a plugged NIC up; a switch that
+        opens the tap in the same instant can clear that again (Open
+        vSwitch's userspace datapath writes the tap's flags back to set it
+        promiscuous: seen in the test cloud), which cuts the clone off its
+        network.  Set any such tap of this clone up."""
+        for vif in self.network_info:
+            dev = vif.get('devname')
+            if dev and linux_net.device_exists(dev) and not _link_up(dev):
+                LOG.warning('The tap %s of this clone was down after the NIC swap; '
+                            'setting it up', dev, instance=self.instance)
+                linux_net.set_device_enabled(dev)
 
     def _boot_files(self, instance_dir):
         """An image booted with its own kernel and ramdisk (``kernel_id``,

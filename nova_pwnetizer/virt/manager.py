@@ -18,6 +18,10 @@ from nova import objects
 from nova.objects import base as objects_base
 from nova import rpc
 
+from nova_pwnetizer.virt.engine import exception as engine_exception
+from nova_pwnetizer.virt.engine import guest as engine_guest
+from nova_pwnetizer.virt.engine import host as engine_host
+from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt import rpcapi
 
 CONF = cfg.CONF
@@ -90,13 +94,55 @@ class CloneSourceManager:
                 'virt_type': CONF.libvirt.virt_type}
 
     def finish_source(self, context, source_uuid, clone_uuid, figures=None, error=None):
-        self._release(source_uuid, clone_uuid)
         if error:
-            LOG.warning('Clone %s of instance %s failed: %s (the source was left '
-                        'running)', clone_uuid, source_uuid, error)
+            LOG.warning('Clone %s of instance %s failed: %s', clone_uuid, source_uuid,
+                        error)
+            try:
+                self._recover_source(context, source_uuid, clone_uuid)
+            finally:   # the next clone may start once the source is clean
+                self._release(source_uuid, clone_uuid)
         else:
+            self._release(source_uuid, clone_uuid)
             LOG.info('Clone %s of instance %s is ready: source paused %s ms',
                      clone_uuid, source_uuid, (figures or {}).get('source_paused_ms'))
+
+    def _recover_source(self, context, source_uuid, clone_uuid):
+        """Undo here what the failed clone left on the source.
+
+        The target host rolls the clone back through its connection to
+        this host's libvirtd; when that connection is what failed (the
+        link between the hosts went down) its undo never reached the
+        source, which kept the migration (paused at the switch-over, maybe),
+        the mirror job and the NBD node.  This host reaches its own
+        libvirtd whatever the link does, and is told of the failure over
+        the message bus.
+        """
+        holder = self._leases.get(source_uuid, (None,))[0]
+        if holder not in (None, clone_uuid):
+            return  # another clone of it runs now: what is there is its own
+        try:
+            instance = objects.Instance.get_by_uuid(context, source_uuid)
+            if instance.host != self.driver.service_host:
+                return
+            domain = self.driver._host.get_guest(instance)._domain
+            guest = engine_guest.Guest(
+                engine_host.Host(conn=self.driver._host.get_connection()), domain)
+            left = recovery.source_leftovers(guest)
+            caps = {c['capability']: c['state']
+                    for c in guest.qmp('query-migrate-capabilities')}
+            if not left and not caps.get('pause-before-switchover'):
+                return
+            LOG.warning('Clone %s left %s on the source: cleaning up', clone_uuid,
+                        ', '.join(left) or 'its migration settings', instance=instance)
+            recovery.recover_source(guest)
+            LOG.info('Source cleaned up after the failed clone %s: %s', clone_uuid,
+                     guest.state, instance=instance)
+        except (nova_exception.InstanceNotFound, engine_exception.PwnetizerError) as e:
+            LOG.warning('Could not check the source %s after the failed clone %s: %s',
+                        source_uuid, clone_uuid, e)
+        except Exception:
+            LOG.exception('Cleaning up the source %s after the failed clone %s failed',
+                          source_uuid, clone_uuid)
 
 
 def libvirt_address(host):

@@ -18,162 +18,11 @@ The clones are asked for as a tenant does, with ``openstack server clone
 """
 
 import json
-import os
-import re
-import shutil
-import subprocess
 import time
 
-from keystoneauth1 import adapter
-from keystoneauth1.identity import v3
-from keystoneauth1 import session as ks_session
-import pytest
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ETC = os.environ.get('PWN_CLOUD_ETC', '/etc/pwnetizer-cloud')
-KEYSTONE = 'http://127.0.0.1:5000/v3'
-PASSWORD = os.environ.get('PWN_CLOUD_PASSWORD', 'pwnetizer')
-MICROVERSION = '2.84'      # events for non-admins, networks "none"
-FLAVOR = 'pwn.tiny'
-TICK = re.compile(r'TICK mem=(\d+) rec=(\d+)')
-
-FIGURES = {}
-
-
-def _session(user, project):
-    return ks_session.Session(auth=v3.Password(
-        auth_url=KEYSTONE, username=user, password=PASSWORD, project_name=project,
-        user_domain_name='Default', project_domain_name='Default'))
-
-
-class Cloud:
-    def __init__(self):
-        self.demo_session = _session('demo', 'demo')
-        self.admin_session = _session('admin', 'admin')
-        self.compute = adapter.Adapter(self.demo_session, service_type='compute',
-                                       default_microversion=MICROVERSION,
-                                       raise_exc=False)
-        self.admin = adapter.Adapter(self.admin_session, service_type='compute',
-                                     default_microversion=MICROVERSION, raise_exc=False)
-        self.alt = adapter.Adapter(_session('alt', 'alt'), service_type='compute',
-                                   default_microversion=MICROVERSION, raise_exc=False)
-        self.image = adapter.Adapter(self.demo_session, service_type='image',
-                                     raise_exc=False)
-        self.placement = adapter.Adapter(self.admin_session, service_type='placement',
-                                         default_microversion='1.28', raise_exc=False)
-
-    # -- helpers -----------------------------------------------------------
-
-    def ok(self, response, *codes):
-        assert response.status_code in (codes or (200,)), (
-            '%s %s: %s %s' % (response.request.method, response.request.url,
-                              response.status_code, response.text[:2000]))
-        return response.json() if response.content else None
-
-    def server(self, server_id, admin=False):
-        api = self.admin if admin else self.compute
-        response = api.get('/servers/%s' % server_id)
-        if response.status_code == 404:
-            return None
-        return self.ok(response)['server']
-
-    def wait_status(self, server_ids, status='ACTIVE', timeout=600):
-        deadline = time.monotonic() + timeout
-        pending = list(server_ids)
-        while pending:
-            for server_id in list(pending):
-                server = self.server(server_id)
-                if server['status'] == status:
-                    pending.remove(server_id)
-                elif server['status'] == 'ERROR':
-                    pytest.fail('server %s went to ERROR: %s' % (
-                        server_id, json.dumps(server.get('fault'), indent=1)))
-            if pending and time.monotonic() > deadline:
-                pytest.fail('servers %s not %s within %d s' % (pending, status, timeout))
-            if pending:
-                time.sleep(1)
-
-    def wait_gone(self, server_id, timeout=300):
-        deadline = time.monotonic() + timeout
-        while self.server(server_id) is not None:
-            assert time.monotonic() < deadline, 'server %s not deleted' % server_id
-            time.sleep(1)
-
-    def console(self, server_id):
-        response = self.compute.post('/servers/%s/action' % server_id,
-                                     json={'os-getConsoleOutput': {}})
-        return self.ok(response)['output']
-
-    def ticks(self, server_id):
-        return [(int(m), int(r)) for m, r in TICK.findall(self.console(server_id))]
-
-    def wait_ticks(self, server_id, count, timeout=300):
-        deadline = time.monotonic() + timeout
-        while True:
-            ticks = self.ticks(server_id)
-            if len(ticks) >= count:
-                return ticks
-            assert time.monotonic() < deadline, (
-                'no %d ticks on the console of %s within %d s:\n%s'
-                % (count, server_id, timeout, self.console(server_id)[-3000:]))
-            time.sleep(1)
-
-    def image_id(self):
-        images = self.ok(self.image.get('/v2/images?limit=100'))['images']
-        ours = [i for i in images if i.get('pwnetizer_testguest') == '1'
-                and i['status'] == 'active']
-        assert ours, 'the test guest image is not in Glance'
-        return ours[0]['id']
-
-    def flavor_id(self):
-        flavors = self.ok(self.compute.get('/flavors'))['flavors']
-        return next(f['id'] for f in flavors if f['name'] == FLAVOR)
-
-
-@pytest.fixture(scope='module')
-def cloud():
-    start = time.monotonic()
-    subprocess.run([os.path.join(TOP, 'tools', 'cloud', 'up.sh')], check=True)
-    FIGURES['cloud up (s)'] = round(time.monotonic() - start, 1)
-    yield Cloud()
-    if os.environ.get('PWN_CLOUD_KEEP') != '1':
-        subprocess.run([os.path.join(TOP, 'tools', 'cloud', 'down.sh')], check=False)
-
-
-@pytest.fixture
-def servers(cloud):
-    """Server ids to delete at the end (and every clone of them)."""
-    made = []
-    yield made
-    for server_id in made:
-        cloud.compute.delete('/servers/%s' % server_id)
-    for server_id in made:
-        try:
-            cloud.wait_gone(server_id, timeout=180)
-        except AssertionError:
-            pass
-
-
-def _clones_of(cloud, source_id):
-    found = cloud.ok(cloud.compute.get('/servers/detail'))['servers']
-    return sorted((s for s in found
-                   if (s.get('metadata') or {}).get('pwnetizer_source') == source_id),
-                  key=lambda s: s['name'])
-
-
-def openstack(*args, cloud='pwn-demo', check=True):
-    """The ``openstack`` CLI (with the project's plugin) as a tenant."""
-    cli = shutil.which('openstack', path=os.path.join(TOP, '.venv', 'bin'))
-    assert cli, 'openstack is not installed in .venv'
-    env = dict(os.environ, OS_CLOUD=cloud,
-               OS_CLIENT_CONFIG_FILE=os.path.join(ETC, 'clouds.yaml'))
-    done = subprocess.run([cli] + list(args), env=env, capture_output=True, text=True,
-                          timeout=900)
-    print('openstack %s: rc %d\n%s%s' % (' '.join(args), done.returncode, done.stdout,
-                                         done.stderr[-3000:]))
-    if check:
-        assert done.returncode == 0, done.stderr[-3000:]
-    return done
+from tests.cloud.helpers import assert_no_leaks
+from tests.cloud.helpers import FIGURES
+from tests.cloud.helpers import openstack
 
 
 def test_clone_across_hosts(cloud, servers):
@@ -200,7 +49,7 @@ def test_clone_across_hosts(cloud, servers):
     FIGURES['API call -> 2 clones ACTIVE (s)'] = round(time.monotonic() - start, 1)
     listed = json.loads(done.stdout)
     assert [row['Status'] for row in listed] == ['ACTIVE', 'ACTIVE'], listed
-    clones = _clones_of(cloud, source['id'])
+    clones = cloud.clones_of(source['id'])
     clone_ids = [c['id'] for c in clones]
     assert sorted(clone_ids) == sorted(row['ID'] for row in listed)
     servers.extend(clone_ids)
@@ -250,6 +99,9 @@ def test_clone_across_hosts(cloud, servers):
         event = events.get('pwnetizer_clone_to_%s' % clone_id)
         assert event and event['result'] == 'Success', detail
 
+    # Nothing of the clone jobs is left on either host or on the source.
+    assert_no_leaks(cloud, sources=[source['id']], clones=clone_ids)
+
     # Deleting a clone frees its allocation.
     alloc = cloud.ok(cloud.placement.get('/allocations/%s' % clone_ids[0]))
     assert alloc['allocations'], alloc
@@ -265,5 +117,6 @@ def test_clone_across_hosts(cloud, servers):
     assert cloud.server(survivor)['status'] == 'ACTIVE'
     ticking = len(cloud.ticks(survivor))
     cloud.wait_ticks(survivor, ticking + 3)
+    assert_no_leaks(cloud, clones=clone_ids[:1])     # the deleted clone: all gone
 
     print('\nCloud clone figures: %s' % json.dumps(FIGURES, indent=1))

@@ -269,3 +269,36 @@ def test_fanout_source_mode_always_clones_the_source():
     listed.assert_not_called()
     source_api.prepare_source.assert_called_once_with('ctx', req.source_host,
                                                       req.source_uuid, inst.uuid)
+
+
+def test_a_tap_left_down_after_the_nic_swap_is_set_up():
+    req = signed()
+    inst = make_instance(req)
+    vifs = [{'id': 'vif1', 'devname': 'tapdown'}, {'id': 'vif2', 'devname': 'tapup'},
+            {'id': 'vif3', 'devname': 'tapgone'}]
+    with faked(clone_result=result()) as (source_api, _reporter, _host, _clone), \
+            mock.patch.object(clone_spawn.linux_net, 'device_exists',
+                              side_effect=lambda dev: dev != 'tapgone'), \
+            mock.patch.object(clone_spawn, '_link_up',
+                              side_effect=lambda dev: dev == 'tapup'), \
+            mock.patch.object(clone_spawn.linux_net, 'set_device_enabled') as enable:
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), vifs,
+                               req, source_api=source_api).run()
+    enable.assert_called_once_with('tapdown')
+
+
+def test_link_up_reads_the_flags_of_the_device(tmp_path, monkeypatch):
+    real_open = open
+    flags = {'eth-up': '0x1003', 'eth-down': '0x1002'}
+
+    def fake_open(path, *a, **kw):
+        for dev, value in flags.items():
+            if path == '/sys/class/net/%s/flags' % dev:
+                f = tmp_path / dev
+                f.write_text(value + '\n')
+                return real_open(f, *a, **kw)
+        return real_open(path, *a, **kw)
+    monkeypatch.setattr('builtins.open', fake_open)
+    assert clone_spawn._link_up('eth-up') is True
+    assert clone_spawn._link_up('eth-down') is False
+    assert clone_spawn._link_up('no-such-device-here') is True

@@ -2,7 +2,9 @@
 
 Service users, services and endpoints, the ``demo`` project and user, the
 flavor ``pwn.tiny``, the project's test guest (kernel, initrd and disk
-images in Glance), both compute hosts discovered; writes ``openrc-admin``,
+images in Glance, declaring the NIC models a clone may get), both compute
+hosts discovered, the demo and alt projects' own network ``pwn-net`` (a
+VLAN of physnet1, DHCP on); writes ``openrc-admin``,
 ``openrc-demo`` and ``clouds.yaml`` (clouds ``pwn-admin``, ``pwn-demo``, ``pwn-alt``).
 """
 
@@ -30,6 +32,11 @@ ENDPOINTS = {   # service name: (type, url)
     'neutron': ('network', 'http://127.0.0.1:9696'),
 }
 FLAVOR = 'pwn.tiny'
+NETWORK = 'pwn-net'
+SUBNET_CIDR = '10.214.0.0/24'
+# The NIC models the test guest has drivers for: a clone gets the one
+# least used in its family (nova_pwnetizer.virt.image_models).
+VIF_MODELS = 'virtio,e1000,rtl8139'
 # The test guest's kernel command line: console on ttyS0 (Nova's console
 # log), a tick every 200 ms.
 CMDLINE = 'console=ttyS0 loglevel=5 pwn.tick_us=200000'
@@ -57,21 +64,39 @@ def ensure(manager, name, **kwargs):
     return find(manager, name) or manager.create(name=name, **kwargs)
 
 
+def password_works(name, password):
+    try:
+        ks_session.Session(auth=v3.Password(
+            auth_url=KEYSTONE, username=name, password=password,
+            user_domain_name='Default')).get_token()
+        return True
+    except ks_exc.Unauthorized:
+        return False
+
+
+def ensure_user(ks, name, domain, password):
+    """The user, with this password.  Set only when it does not work: a
+    password change revokes the user's tokens, those the running services
+    hold too (Nova's Neutron client then fails with 401 until restarted)."""
+    user = find(ks.users, name)
+    if user is None:
+        return ks.users.create(name=name, domain=domain, password=password)
+    if not password_works(name, password):
+        ks.users.update(user, password=password)
+    return user
+
+
 def identity(ks, password):
     roles = {name: ensure(ks.roles, name) for name in ('admin', 'member', 'reader', 'service')}
     domain = ks.domains.get('default')
     projects = {name: ensure(ks.projects, name, domain=domain)
                 for name in ('service', 'demo', 'alt')}
     for name in ENDPOINTS:
-        user = find(ks.users, name) or ks.users.create(
-            name=name, domain=domain, password=password)
-        ks.users.update(user, password=password)
+        user = ensure_user(ks, name, domain, password)
         for role in ('admin', 'service'):
             ks.roles.grant(roles[role], user=user, project=projects['service'])
     for tenant in ('demo', 'alt'):     # alt: another project's user
-        user = find(ks.users, tenant) or ks.users.create(name=tenant, domain=domain,
-                                                         password=password)
-        ks.users.update(user, password=password)
+        user = ensure_user(ks, tenant, domain, password)
         for role in ('member', 'reader'):
             ks.roles.grant(roles[role], user=user, project=projects[tenant])
     for name, (kind, url) in ENDPOINTS.items():
@@ -147,10 +172,37 @@ def images(glance):
     ramdisk = upload('-initrd', guest.initrd, 'ari', 'ari')
     upload('', guest.base_disk, 'qcow2', 'bare', kernel_id=kernel, ramdisk_id=ramdisk,
            os_command_line=CMDLINE, hw_machine_type='pc', hw_disk_bus='virtio',
+           hw_vif_model='virtio', pwnetizer_hw_vif_models=VIF_MODELS,
            pwnetizer_testguest='1')
     log('uploaded the test guest as image %s' % name)
     return glance.images.get(next(i['id'] for i in glance.images.list()
                                   if i['name'] == name))
+
+
+def tenant_network(password, project):
+    """The project's own network and subnet, made as its user does."""
+    sess = session(project, password, project)
+    net = {'service_type': 'network'}
+    found = sess.get('/v2.0/networks?name=%s' % NETWORK, endpoint_filter=net).json()
+    owned = [n for n in found['networks'] if n['project_id'] == sess.get_project_id()]
+    if owned:
+        network = owned[0]
+    else:
+        network = sess.post('/v2.0/networks', endpoint_filter=net, json={
+            'network': {'name': NETWORK}}).json()['network']
+    if not network['subnets']:
+        sess.post('/v2.0/subnets', endpoint_filter=net, json={'subnet': {
+            'name': NETWORK + '-v4', 'network_id': network['id'], 'ip_version': 4,
+            'cidr': SUBNET_CIDR, 'enable_dhcp': True, 'gateway_ip': None}})
+    return network
+
+
+def agents_alive(admin):
+    """The OVS agents of both hosts and the DHCP agent report in."""
+    found = admin.get('/v2.0/agents', endpoint_filter={'service_type': 'network'}).json()
+    alive = {(a['agent_type'], a['host']) for a in found['agents'] if a['alive']}
+    return {('Open vSwitch agent', 'pwn-host1'), ('Open vSwitch agent', 'pwn-host2'),
+            ('DHCP agent', 'pwn-host1')} <= alive
 
 
 def main():
@@ -191,6 +243,9 @@ def main():
             endpoint_filter={'service_type': 'placement'}).json().get('inventories', {})]
         return len(stocked) >= 2
     wait('both nova-compute hosts', computes, 300)
+    wait('the Neutron agents', lambda: agents_alive(admin), 180)
+    for project in ('demo', 'alt'):
+        tenant_network(args.password, project)
     log('image %s, flavor %s, hosts %s' % (image['name'], FLAVOR, ', '.join(
         sorted(h.hypervisor_hostname for h in nova.hypervisors.list()))))
 

@@ -8,6 +8,8 @@
 set -euo pipefail
 # shellcheck source=tools/cloud/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tools/cloud/network.sh
+source "$(dirname "$0")/network.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 purge=false
@@ -49,6 +51,7 @@ delete_servers
 for ((i = ${#PWN_SERVICES[@]} - 1; i >= 0; i--)); do
     stop_service "${PWN_SERVICES[$i]}"
 done
+remove_dhcp_namespaces
 remove_domains qemu:///system
 remove_domains "qemu+unix:///system?socket=$PWN_HOST2_DIR/run/libvirt-sock"
 if [ -f "$PWN_HOST2_DIR/libvirtd.pid" ] && pid=$(cat "$PWN_HOST2_DIR/libvirtd.pid") \

@@ -51,20 +51,21 @@ service_running() {  # service_running NAME
 }
 
 start_service() {  # start_service NAME COMMAND...: in the background, logged, niced
-    # (a running service whose command line changed is restarted)
-    local name=$1 cmdf
+    # (a running service whose command line changed is restarted; NICE=0
+    # for one that must not wait behind the others)
+    local name=$1 cmdf nice=${NICE:-10}
     shift
     cmdf=$PWN_CLOUD_RUN/$name.cmd
     if service_running "$name"; then
-        [ "$(cat "$cmdf" 2>/dev/null)" = "$*" ] && return 0
+        [ "$(cat "$cmdf" 2>/dev/null)" = "nice $nice: $*" ] && return 0
         stop_service "$name"
     fi
     log "starting $name"
     mkdir -p "$PWN_CLOUD_RUN" "$PWN_CLOUD_LOG"
     echo "=== $(date -u +%FT%TZ) start: $*" >> "$PWN_CLOUD_LOG/$name.log"
-    PATH=$PWN_CLOUD_PATH setsid nice -n 10 "$@" >> "$PWN_CLOUD_LOG/$name.log" 2>&1 < /dev/null &
+    PATH=$PWN_CLOUD_PATH setsid nice -n "$nice" "$@" >> "$PWN_CLOUD_LOG/$name.log" 2>&1 < /dev/null &
     echo $! > "$(pidfile_of "$name")"
-    echo "$*" > "$cmdf"
+    echo "nice $nice: $*" > "$cmdf"
 }
 
 stop_service() {  # stop_service NAME: TERM, then KILL after 15 s
@@ -118,7 +119,7 @@ iniadd() { "$(venv_bin python)" "$PWN_TOP/tools/cloud/ini.py" add "$@"; }
 iniget() { "$(venv_bin python)" "$PWN_TOP/tools/cloud/ini.py" get "$@"; }
 iniget_multiline() { "$(venv_bin python)" "$PWN_TOP/tools/cloud/ini.py" getall "$@"; }
 is_service_enabled() {
-    local s enabled=" n-api n-cpu n-sch n-cond placement-api g-api key q-svc "
+    local s enabled=" n-api n-cpu n-sch n-cond placement-api g-api key q-svc q-agt q-dhcp "
     for s in "$@"; do
         [[ "$enabled" == *" $s "* ]] && return 0
     done
@@ -127,4 +128,6 @@ is_service_enabled() {
 
 # The services, in start order (down.sh stops them in reverse).
 PWN_SERVICES=(nsproxy keystone placement glance neutron nova-api nova-conductor nova-scheduler
+              neutron-rpc-server ovsdb-server-1 ovs-vswitchd-1 neutron-ovs-agent-1
+              ovsdb-server-2 ovs-vswitchd-2 neutron-ovs-agent-2 neutron-dhcp-agent
               nova-compute-1 nova-compute-2)

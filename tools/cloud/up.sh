@@ -19,12 +19,15 @@
 set -euo pipefail
 # shellcheck source=tools/cloud/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tools/cloud/network.sh
+source "$(dirname "$0")/network.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 T0=$(date +%s.%N)
 
 ensure_host() {
     PWN_HOSTS=2 "$PWN_TOP/tools/setup-host.sh"
+    ensure_network_packages
 }
 
 ensure_backends() {
@@ -136,11 +139,10 @@ configure_glance() {
 }
 
 configure_neutron() {
-    # neutron-server with ML2 and no agent: networks and ports in the API
-    # (Nova asks Neutron about every server); the test servers use --nic none.
-    local d=$PWN_CLOUD_ETC/neutron f m
+    # neutron-server's API under gunicorn, its RPC in neutron-rpc-server;
+    # ML2/OVS and the agents: network.sh.
+    local d=$PWN_CLOUD_ETC/neutron f
     f=$d/neutron.conf
-    m=$d/plugins/ml2/ml2_conf.ini
     mkdir -p "$d/plugins/ml2" "$PWN_CLOUD_STATE/neutron"
     cp "$PWN_CLOUD_VENV/etc/neutron/api-paste.ini" "$d/api-paste.ini"
     iniset "$f" DEFAULT core_plugin ml2
@@ -151,19 +153,16 @@ configure_neutron() {
     iniset "$f" DEFAULT state_path "$PWN_CLOUD_STATE/neutron"
     iniset "$f" DEFAULT api_paste_config "$d/api-paste.ini"
     iniset "$f" DEFAULT api_workers 1
-    iniset "$f" DEFAULT rpc_workers 0
-    iniset "$f" DEFAULT rpc_state_report_workers 0
-    iniset "$f" DEFAULT notify_nova_on_port_status_changes false
-    iniset "$f" DEFAULT notify_nova_on_port_data_changes false
+    iniset "$f" DEFAULT rpc_workers 1
+    iniset "$f" DEFAULT rpc_state_report_workers 1
+    # Nova waits for network-vif-plugged when it boots a server
+    iniset "$f" DEFAULT notify_nova_on_port_status_changes true
+    iniset "$f" DEFAULT notify_nova_on_port_data_changes true
     iniset "$f" database connection "$PWN_CLOUD_DB/neutron"
     iniset "$f" oslo_concurrency lock_path "$PWN_CLOUD_STATE/neutron/locks"
     authtoken "$f" neutron
     service_auth "$f" nova nova
-    iniset "$m" ml2 type_drivers flat
-    iniset "$m" ml2 tenant_network_types ""
-    iniset "$m" ml2 mechanism_drivers ""
-    iniset "$m" ml2 extension_drivers port_security
-    iniset "$m" ml2_type_flat flat_networks '*'
+    configure_neutron_agents
 }
 
 configure_nova() {
@@ -199,7 +198,6 @@ configure_nova() {
     iniset "$f" api auth_strategy keystone
     iniset "$f" oslo_concurrency lock_path "$PWN_CLOUD_STATE/nova/locks"
     authtoken "$f" nova
-    # no Neutron in this cloud (servers are made with --nic none)
     iniset "$f" filter_scheduler enabled_filters \
         ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter
     # compute hosts (nova-cpu.conf, then nova-hostN.conf)
@@ -307,7 +305,9 @@ start_all() {
     done
     fwd+=("$PWN_HOST1_NETNS:$PWN_HOST1_ADDR:$PWN_LIBVIRT_TCP_PORT=/run/libvirt/libvirt-sock")
     fwd+=("$PWN_HOST2_NETNS:$PWN_HOST2_ADDR:$PWN_LIBVIRT_TCP_PORT=$PWN_HOST2_DIR/run/libvirt-sock")
-    start_service nsproxy "$v/python" "$PWN_TOP/tools/cloud/nsproxy.py" "${fwd[@]}"
+    # Not niced: a clone's libvirt calls to the source's libvirtd pass
+    # through it while the source is paused.
+    NICE=0 start_service nsproxy "$v/python" "$PWN_TOP/tools/cloud/nsproxy.py" "${fwd[@]}"
 
     # Nova's services run this working tree's nova_pwnetizer: a change of its
     # code changes their command line, so start_service restarts them.
@@ -334,11 +334,14 @@ start_all() {
     # nova-compute waits a whole RPC timeout (60 s) when the conductor is
     # not consuming yet: start the computes once it is.
     wait_log nova-conductor 'Starting conductor node' 120
+    start_network
     local cpu=(--config-file "$e/nova/nova-cpu.conf")
-    start_service nova-compute-1 ip netns exec "$PWN_HOST1_NETNS" env PWN_CODE="$code" \
+    # The computes run the clone engine, which resumes the source when the
+    # switch-over completes: not niced (the guests' QEMU are not either).
+    NICE=0 start_service nova-compute-1 ip netns exec "$PWN_HOST1_NETNS" env PWN_CODE="$code" \
         "$v/python" "$PWN_TOP/tools/cloud/nova_compute.py" "${cpu[@]}" \
         --config-file "$e/nova/nova-host1.conf"
-    start_service nova-compute-2 nsenter -t "$(host2_libvirtd_pid)" -m -n env PWN_CODE="$code" \
+    NICE=0 start_service nova-compute-2 nsenter -t "$(host2_libvirtd_pid)" -m -n env PWN_CODE="$code" \
         "$v/python" "$PWN_TOP/tools/cloud/nova_compute.py" "${cpu[@]}" \
         --config-file "$e/nova/nova-host2.conf"
     wait_http "http://127.0.0.1:$PWN_PORTS_PLACEMENT/" 180 placement

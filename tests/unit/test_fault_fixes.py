@@ -1,0 +1,129 @@
+"""Regressions found by the cloud fault tests (tests/cloud/test_cloud_faults.py):
+a link between the hosts that goes down in the middle of a clone."""
+
+from unittest import mock
+
+import libvirt
+from oslo_config import cfg
+
+from nova import objects
+
+from nova_pwnetizer.virt.engine import host as host_mod
+from nova_pwnetizer.virt import manager
+
+objects.register_all()
+CONF = cfg.CONF
+
+
+def test_engine_connections_send_keepalives():
+    # Without them a call on a connection whose link died waited for TCP
+    # to give up (a quarter of an hour): the clone hung in BUILD.
+    conn = mock.Mock()
+    with mock.patch.object(libvirt, 'open', return_value=conn):
+        host = host_mod.Host('qemu+tcp://10.0.0.1/system')
+        assert host.conn is conn
+    conn.setKeepAlive.assert_called_once_with(host_mod.KEEPALIVE_INTERVAL_S,
+                                              host_mod.KEEPALIVE_COUNT)
+    assert host_mod.KEEPALIVE_INTERVAL_S * (host_mod.KEEPALIVE_COUNT + 1) <= 30
+
+
+def test_a_driver_without_keepalive_is_fine():
+    conn = mock.Mock()
+    conn.setKeepAlive.side_effect = libvirt.libvirtError('unsupported')
+    with mock.patch.object(libvirt, 'open', return_value=conn):
+        assert host_mod.Host('test:///default').conn is conn
+    given = mock.Mock()
+    assert host_mod.Host(conn=given).conn is given
+    given.setKeepAlive.assert_not_called()  # not ours
+
+
+class SourceQEMU:
+    """QMP of a source that a clone left with its migration and mirror."""
+
+    def __init__(self, status='active', paused=False):
+        self.commands = []
+        self.status = status
+        self.paused = paused
+
+    def qemuMonitorCommand(self, dom, request, flags):
+        import json
+        request = json.loads(request)
+        command = request['execute']
+        self.commands.append(command)
+        replies = {
+            'query-block-jobs': [{'device': 'pwn-mirror-vda'}],
+            'query-named-block-nodes': [{'node-name': 'pwn-nbd-vda'},
+                                        {'node-name': 'libvirt-1-format'}],
+            'query-migrate': {'status': self.status},
+            'query-migrate-capabilities': [
+                {'capability': 'pause-before-switchover', 'state': True}],
+        }
+        if command == 'migrate_cancel':
+            self.status = 'cancelled'
+        return json.dumps({'return': replies.get(command, {})})
+
+
+def _endpoint(qemu, domain):
+    driver = mock.Mock(service_host=CONF.host)
+    driver._host.get_guest.return_value._domain = domain
+    return manager.CloneSourceManager(driver)
+
+
+def test_a_failed_clone_is_cleaned_up_on_the_source_host():
+    # The target host's rollback went through its connection to this
+    # host's libvirtd, dead with the link: the source kept the NBD node,
+    # the mirror and the migration (paused, at the switch-over).
+    qemu = SourceQEMU(status='pre-switchover', paused=True)
+    domain = mock.Mock()
+    domain.isActive.return_value = 1
+    domain.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
+    ep = _endpoint(qemu, domain)
+    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+            mock.patch('libvirt_qemu.qemuMonitorCommand', qemu.qemuMonitorCommand):
+        ep.prepare_source('ctx', 's', 'c1')
+        ep.finish_source('ctx', 's', 'c1', error='migration failed')
+        ep.prepare_source('ctx', 's', 'c2')    # the lease is free again
+    assert 'yank' in qemu.commands
+    assert qemu.commands.index('yank') < qemu.commands.index('migrate_cancel')
+    assert 'block-job-cancel' in qemu.commands and 'blockdev-del' in qemu.commands
+    assert 'migrate-set-capabilities' in qemu.commands
+    domain.resume.assert_called_once_with()    # QEMU had paused it for us
+
+
+def test_a_clean_source_is_left_alone():
+    qemu = SourceQEMU(status='failed')
+    domain = mock.Mock()
+    domain.isActive.return_value = 1
+    domain.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+    ep = _endpoint(qemu, domain)
+    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    replies = {'query-block-jobs': [], 'query-named-block-nodes': [],
+               'query-migrate-capabilities': []}
+
+    def clean(dom, request, flags):
+        import json
+        command = json.loads(request)['execute']
+        qemu.commands.append(command)
+        return json.dumps({'return': replies.get(command, {'status': 'failed'})})
+    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+            mock.patch('libvirt_qemu.qemuMonitorCommand', clean):
+        ep.finish_source('ctx', 's', 'c1', error='clone QEMU died')
+    assert not {'yank', 'migrate_cancel', 'block-job-cancel'} & set(qemu.commands)
+
+
+def test_no_cleanup_while_another_clone_holds_the_source():
+    ep = _endpoint(SourceQEMU(), mock.Mock())
+    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+            mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
+        ep.prepare_source('ctx', 's', 'c2')
+        ep.finish_source('ctx', 's', 'c1', error='late news of an old clone')
+    qmp.assert_not_called()
+
+
+def test_a_successful_clone_touches_nothing():
+    ep = _endpoint(SourceQEMU(), mock.Mock())
+    with mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
+        ep.finish_source('ctx', 's', 'c1', figures={'source_paused_ms': 20})
+    qmp.assert_not_called()
