@@ -15,6 +15,8 @@ import json
 PREFIX = 'pwnetizer_'
 PLACEMENTS = ('spread', 'pack', 'any')
 KEY = PREFIX + 'request'
+SOURCE_KEY = PREFIX + 'source'   # metadata of a clone: the server it was cloned from
+FAMILY_KEY = PREFIX + 'family'   # metadata of a clone: its family's first source
 META_VALUE_MAX = 255   # Nova's limit on a metadata value
 
 

@@ -54,8 +54,8 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 ACTION = 'pwnetizer_clone'   # instance action recorded on the source
-META_SOURCE = clonerequest.PREFIX + 'source'
-META_FAMILY = clonerequest.PREFIX + 'family'
+META_SOURCE = clonerequest.SOURCE_KEY
+META_FAMILY = clonerequest.FAMILY_KEY
 
 # After paste's urlmap: /servers/{id}/action or /{project_id}/servers/{id}/action
 # (with the version prefix when the filter runs outside the urlmap).

@@ -224,14 +224,29 @@ class CloneSpawn:
                           instance=self.instance)
                 time.sleep(BUSY_RETRY_S)
 
+    def _family(self):
+        """The family's live members: those named in the request (the source
+        first: it has no family mark of its own) and the servers marked with
+        the family since (this request's other clones)."""
+        filters = {'deleted': False, 'project_id': self.instance.project_id}
+        named = objects.InstanceList.get_by_filters(
+            self.context, dict(filters, uuid=list(self.request.members or [])),
+            expected_attrs=['metadata', 'system_metadata'])
+        marked = objects.InstanceList.get_by_filters(
+            self.context, dict(filters, metadata={clonerequest.FAMILY_KEY: self.request.family}),
+            expected_attrs=['metadata', 'system_metadata'])
+        members = {i.uuid: i for i in named}
+        for instance in marked:
+            # the DB filter matches metadata keys and values independently
+            if (instance.metadata or {}).get(clonerequest.FAMILY_KEY) == self.request.family:
+                members.setdefault(instance.uuid, instance)
+        return list(members.values())
+
     def _choose_models(self):
         if not self.request.randomize:
             return
-        family = objects.InstanceList.get_by_filters(
-            self.context, {'deleted': False, 'project_id': self.instance.project_id,
-                           'metadata': {'pwnetizer_family': self.request.family}},
-            expected_attrs=['system_metadata'])
-        others = [i.system_metadata for i in family if i.uuid != self.instance.uuid]
+        others = [i.system_metadata for i in self._family()
+                  if i.uuid != self.instance.uuid]
         chosen = image_models.choose(self.instance.system_metadata, others,
                                      random.SystemRandom())
         if chosen:

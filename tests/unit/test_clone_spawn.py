@@ -165,17 +165,30 @@ def test_source_host_refusal_is_the_fault_reason():
 
 
 def test_randomize_writes_image_properties_of_the_family_least_used():
-    req = signed(randomize=True)
-    inst = make_instance(req, image_pwnetizer_hw_vif_models='virtio,e1000')
-    member = objects.Instance(uuid='m', system_metadata={'image_hw_vif_model': 'virtio'})
+    req = signed(randomize=True, members=['src'])
+    inst = make_instance(req, image_pwnetizer_hw_vif_models='virtio,e1000,rtl8139')
+    # the source has no family mark; a sibling has; another family's
+    # server matches the DB's metadata filter by value alone
+    source = objects.Instance(uuid='src', metadata={},
+                              system_metadata={'image_hw_vif_model': 'virtio'})
+    sibling = objects.Instance(uuid='sib', metadata={'pwnetizer_family': 'fam'},
+                               system_metadata={'image_hw_vif_model': 'e1000'})
+    stranger = objects.Instance(uuid='x', metadata={'pwnetizer_family': 'other',
+                                                    'note': 'fam'},
+                                system_metadata={'image_hw_vif_model': 'rtl8139'})
+
+    def by_filters(_ctx, filters, **_kw):
+        if 'uuid' in filters:
+            return [source] if filters['uuid'] == ['src'] else []
+        assert filters['metadata'] == {'pwnetizer_family': 'fam'}
+        return [sibling, stranger]
     with faked(clone_result=result()) as (source_api, reporter, host, clone), \
             mock.patch.object(objects.InstanceList, 'get_by_filters',
-                              return_value=[member]) as family:
+                              side_effect=by_filters):
         clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
                                source_api=source_api).run()
-    assert family.call_args.args[1]['metadata'] == {'pwnetizer_family': 'fam'}
-    assert inst.system_metadata['image_hw_vif_model'] == 'e1000'
-    assert clone.call_args.args[2].device_models == {'nic': 'e1000'}
+    assert inst.system_metadata['image_hw_vif_model'] == 'rtl8139'
+    assert clone.call_args.args[2].device_models == {'nic': 'rtl8139'}
 
 
 def test_driver_spawns_non_clones_with_the_stock_driver():

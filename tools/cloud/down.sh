@@ -52,6 +52,7 @@ for ((i = ${#PWN_SERVICES[@]} - 1; i >= 0; i--)); do
     stop_service "${PWN_SERVICES[$i]}"
 done
 remove_dhcp_namespaces
+unmount_host2_ovs
 remove_domains qemu:///system
 remove_domains "qemu+unix:///system?socket=$PWN_HOST2_DIR/run/libvirt-sock"
 if [ -f "$PWN_HOST2_DIR/libvirtd.pid" ] && pid=$(cat "$PWN_HOST2_DIR/libvirtd.pid") \

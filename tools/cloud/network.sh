@@ -66,7 +66,9 @@ start_ovs() {  # start_ovs N: host N's ovsdb-server and ovs-vswitchd, br-phys
     local n=$1 db=$PWN_CLOUD_STATE/ovs-host$1/conf.db run
     run=$(ovs_rundir_of "$n")
     mkdir -p "$(dirname "$db")" "$run" /run/openvswitch
-    if [ "$n" = 2 ] && ! in_host 2 mountpoint -q /run/openvswitch; then
+    if [ "$n" = 2 ] && [ "$(in_host 2 stat -c %d:%i /run/openvswitch)" != "$(stat -c %d:%i "$run")" ]; then
+        # (a mount of a directory since deleted, by down.sh --purge, goes first)
+        nsenter -t "$(host2_libvirtd_pid)" -m umount /run/openvswitch 2>/dev/null || true
         nsenter -t "$(host2_libvirtd_pid)" -m mount --bind "$run" /run/openvswitch
     fi
     [ -f "$db" ] || ovsdb-tool create "$db" /usr/share/openvswitch/vswitch.ovsschema
@@ -160,4 +162,12 @@ remove_dhcp_namespaces() {  # the DHCP agent's namespaces and their dnsmasq
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
         ip netns delete "$ns" 2>/dev/null || true
     done
+}
+
+unmount_host2_ovs() {  # the second host's /run/openvswitch (down.sh)
+    local pid
+    pid=$(host2_libvirtd_pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null || return 0
+    if nsenter -t "$pid" -m mountpoint -q /run/openvswitch; then
+        nsenter -t "$pid" -m umount /run/openvswitch
+    fi
 }

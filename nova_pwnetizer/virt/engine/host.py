@@ -66,8 +66,8 @@ class Host:
             if self._keepalive:
                 try:
                     self._conn.setKeepAlive(*self._keepalive)
-                except libvirt.libvirtError:
-                    pass  # a driver without keepalive (test:///, a local one)
+                except (libvirt.libvirtError, AttributeError):
+                    pass  # a driver without keepalive (test:///, a local one, a fake)
         return self._conn
 
     @property
