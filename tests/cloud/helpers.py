@@ -32,6 +32,7 @@ KEYSTONE = 'http://127.0.0.1:5000/v3'
 PASSWORD = os.environ.get('PWN_CLOUD_PASSWORD', 'pwnetizer')
 MICROVERSION = '2.84'      # events for non-admins, networks "none"
 FLAVOR = 'pwn.tiny'
+NETWORK = 'pwn-net'
 TICK = re.compile(r'TICK mem=(\d+) rec=(\d+)')
 
 #: figures the tests measure, printed in pytest's summary (conftest.py)
@@ -174,6 +175,8 @@ class Cloud:
                                      raise_exc=False)
         self.placement = adapter.Adapter(self.admin_session, service_type='placement',
                                          default_microversion='1.28', raise_exc=False)
+        self.network = adapter.Adapter(self.admin_session, service_type='network',
+                                       raise_exc=False)
 
     # -- helpers -----------------------------------------------------------
 
@@ -246,10 +249,23 @@ class Cloud:
         flavors = self.ok(self.compute.get('/flavors'))['flavors']
         return next(f['id'] for f in flavors if f['name'] == FLAVOR)
 
-    def boot(self, name, servers):
-        """A running test guest of the tenant, ticking; its server dict."""
+    def tenant_network_id(self):
+        """The demo project's network (tools/cloud/bootstrap.py)."""
+        found = self.ok(self.network.get('/v2.0/networks?name=%s&project_id=%s' % (
+            NETWORK, self.demo_session.get_project_id())))['networks']
+        assert found, 'the tenant network %s is missing' % NETWORK
+        return found[0]['id']
+
+    def ports_of(self, server_id):
+        return self.ok(self.network.get('/v2.0/ports?device_id=%s' % server_id))['ports']
+
+    def boot(self, name, servers, network=False):
+        """A running test guest of the tenant, ticking; its server dict.
+        With ``network``, on the tenant network (a port), else without NIC."""
         body = {'server': {'name': name, 'imageRef': self.image_id(),
-                           'flavorRef': self.flavor_id(), 'networks': 'none'}}
+                           'flavorRef': self.flavor_id(),
+                           'networks': [{'uuid': self.tenant_network_id()}]
+                           if network else 'none'}}
         server = self.ok(self.compute.post('/servers', json=body), 202)['server']
         servers.append(server['id'])
         self.wait_status([server['id']])
@@ -322,9 +338,9 @@ def leaks(cloud, sources=(), clones=(), allocations=True):
     Checks both hosts: a domain or a file of a clone, a QEMU process or a
     guardian of one; on each source: paused, a block job, an NBD node or
     export, a migration, the engine's capability; a QEMU holding a TCP
-    socket (a stream or NBD server); and with ``allocations`` the clones'
-    Placement allocations.  Call it once the clones are ACTIVE, ERROR or
-    deleted.
+    socket (a stream or NBD server); a failed or deleted clone's Neutron
+    ports; and with ``allocations`` the clones' Placement allocations.
+    Call it once the clones are ACTIVE, ERROR or deleted.
     """
     found = []
     for host in HOSTS.values():
@@ -349,6 +365,10 @@ def leaks(cloud, sources=(), clones=(), allocations=True):
             if allocations and cloud.allocations(clone):
                 found.append('Placement allocation of clone %s: %s'
                              % (clone, cloud.allocations(clone)))
+            ports = cloud.ports_of(clone)
+            if ports:
+                found.append('Neutron ports of clone %s: %s' % (
+                    clone, [(p['id'], p['status']) for p in ports]))
         if server is not None and server.get('OS-EXT-SRV-ATTR:instance_name'):
             pids = guardian_pids(server['OS-EXT-SRV-ATTR:instance_name'])
             if pids:

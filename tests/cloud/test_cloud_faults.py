@@ -35,8 +35,9 @@ ERROR_TIMEOUT_S = 180   # fault -> clone in ERROR, at most
 
 
 def _boot_source(cloud, servers, name):
-    """A ticking source; its id, host and first ticks."""
-    source = cloud.boot(name, servers)
+    """A ticking source on the tenant network (so its clones get ports,
+    which a failed clone must not keep); its id, host and first ticks."""
+    source = cloud.boot(name, servers, network=True)
     return source['id'], cloud.host_of(source['id']), cloud.wait_ticks(source['id'], 5)
 
 

@@ -24,7 +24,7 @@ from nova_pwnetizer.bench import probe
 from tests.cloud import helpers
 from tests.cloud.helpers import FIGURES
 
-NETWORK = 'pwn-net'
+NETWORK = helpers.NETWORK
 DHCP = re.compile(r'PWN DHCP (\w+) ip=([\d.]+)')
 NIC = re.compile(r'PWN NIC (\w+) mac=([0-9a-f:]+) driver=(\S*)')
 # what the guest's kernel calls the driver of each model Nova may choose

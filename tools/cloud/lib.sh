@@ -51,13 +51,15 @@ service_running() {  # service_running NAME
 }
 
 start_service() {  # start_service NAME COMMAND...: in the background, logged, niced
-    # (a running service whose command line changed is restarted; NICE=0
-    # for one that must not wait behind the others)
-    local name=$1 cmdf nice=${NICE:-10}
+    # (a running service whose command line or the cloud's configuration,
+    # PWN_CONF_HASH, changed is restarted; NICE=0 for one that must not
+    # wait behind the others)
+    local name=$1 cmdf nice=${NICE:-10} record
     shift
     cmdf=$PWN_CLOUD_RUN/$name.cmd
+    record="nice $nice, configs ${PWN_CONF_HASH:-}: $*"
     if service_running "$name"; then
-        [ "$(cat "$cmdf" 2>/dev/null)" = "nice $nice: $*" ] && return 0
+        [ "$(cat "$cmdf" 2>/dev/null)" = "$record" ] && return 0
         stop_service "$name"
     fi
     log "starting $name"
@@ -65,7 +67,7 @@ start_service() {  # start_service NAME COMMAND...: in the background, logged, n
     echo "=== $(date -u +%FT%TZ) start: $*" >> "$PWN_CLOUD_LOG/$name.log"
     PATH=$PWN_CLOUD_PATH setsid nice -n "$nice" "$@" >> "$PWN_CLOUD_LOG/$name.log" 2>&1 < /dev/null &
     echo $! > "$(pidfile_of "$name")"
-    echo "nice $nice: $*" > "$cmdf"
+    echo "$record" > "$cmdf"
 }
 
 stop_service() {  # stop_service NAME: TERM, then KILL after 15 s

@@ -48,8 +48,9 @@ ensure_backends() {
 
 ensure_venv() {
     local want stamp=$PWN_CLOUD_VENV/.pwn-cloud-installed
-    want=$(cat "$PWN_TOP/constraints.txt" "$PWN_TOP/tools/cloud/constraints.txt" \
-               "$PWN_TOP/setup.cfg" "$PWN_TOP/requirements.txt" | sha256sum | cut -c1-16)
+    # (the checkout's path too: the services import this checkout's code)
+    want=$( (echo "$PWN_TOP"; cat "$PWN_TOP/constraints.txt" "$PWN_TOP/tools/cloud/constraints.txt" \
+               "$PWN_TOP/setup.cfg" "$PWN_TOP/requirements.txt") | sha256sum | cut -c1-16)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         log "installing the cloud's services into $PWN_CLOUD_VENV (a few minutes)"
         [ -x "$PWN_CLOUD_VENV/bin/python" ] || "${PYTHON:-python3}" -m venv "$PWN_CLOUD_VENV"
@@ -360,6 +361,9 @@ main() {
     configure_glance
     configure_neutron
     configure_nova
+    # a change of any service's configuration restarts the services
+    PWN_CONF_HASH=$(find "$PWN_CLOUD_ETC" -name '*.conf' -o -name '*.ini' | sort \
+                    | xargs cat | sha256sum | cut -c1-12)
     ensure_databases
     host2_mounts
     start_all
