@@ -128,12 +128,10 @@ class CloneSourceManager:
             guest = engine_guest.Guest(
                 engine_host.Host(conn=self.driver._host.get_connection()), domain)
             left = recovery.source_leftovers(guest)
-            caps = {c['capability']: c['state']
-                    for c in guest.qmp('query-migrate-capabilities')}
-            if not left and not caps.get('pause-before-switchover'):
+            if not left:
                 return
             LOG.warning('Clone %s left %s on the source: cleaning up', clone_uuid,
-                        ', '.join(left) or 'its migration settings', instance=instance)
+                        ', '.join(left), instance=instance)
             recovery.recover_source(guest)
             LOG.info('Source cleaned up after the failed clone %s: %s', clone_uuid,
                      guest.state, instance=instance)

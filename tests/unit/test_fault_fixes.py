@@ -112,6 +112,32 @@ def test_a_clean_source_is_left_alone():
     assert not {'yank', 'migrate_cancel', 'block-job-cancel'} & set(qemu.commands)
 
 
+def test_a_switchover_pause_left_on_alone_is_a_leftover():
+    # the rollback cancelled everything but could not reset the capability
+    qemu = SourceQEMU(status='cancelled')
+    domain = mock.Mock()
+    domain.isActive.return_value = 1
+    domain.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+    ep = _endpoint(qemu, domain)
+    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    replies = {'query-block-jobs': [], 'query-named-block-nodes': [],
+               'query-migrate': {'status': 'cancelled'},
+               'query-migrate-capabilities': [
+                   {'capability': 'pause-before-switchover', 'state': True}]}
+
+    def left_on(dom, request, flags):
+        import json
+        command = json.loads(request)['execute']
+        qemu.commands.append(command)
+        return json.dumps({'return': replies.get(command, {})})
+    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+            mock.patch('libvirt_qemu.qemuMonitorCommand', left_on):
+        ep.finish_source('ctx', 's', 'c1', error='link down')
+    assert 'migrate-set-capabilities' in qemu.commands
+    assert not {'migrate_cancel', 'block-job-cancel'} & set(qemu.commands)
+    domain.resume.assert_not_called()
+
+
 def test_no_cleanup_while_another_clone_holds_the_source():
     ep = _endpoint(SourceQEMU(), mock.Mock())
     source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)

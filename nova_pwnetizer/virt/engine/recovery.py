@@ -82,6 +82,10 @@ def source_leftovers(guest):
             found.append('migration (%s)' % status)
         elif status == 'completed' and guest.state == 'paused':
             found.append('paused after its migration completed')
+        # left on, it would stop the source's next ordinary migration short
+        if any(c['capability'] == 'pause-before-switchover' and c['state']
+               for c in guest.qmp('query-migrate-capabilities')):
+            found.append('pause-before-switchover left on')
     except exception.PwnetizerError:
         pass
     return found
