@@ -63,6 +63,16 @@ class SourceQEMU:
         return json.dumps({'return': replies.get(command, {})})
 
 
+def _qmp(commands, replies, default=None):
+    """A qemuMonitorCommand answering ``replies`` by command, logging them."""
+    def command(dom, request, flags):
+        import json
+        name = json.loads(request)['execute']
+        commands.append(name)
+        return json.dumps({'return': replies.get(name, default or {})})
+    return command
+
+
 def _endpoint(qemu, domain):
     driver = mock.Mock(service_host=CONF.host)
     driver._host.get_guest.return_value._domain = domain
@@ -98,14 +108,8 @@ def test_a_clean_source_is_left_alone():
     domain.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
     ep = _endpoint(qemu, domain)
     source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
-    replies = {'query-block-jobs': [], 'query-named-block-nodes': [],
-               'query-migrate-capabilities': []}
-
-    def clean(dom, request, flags):
-        import json
-        command = json.loads(request)['execute']
-        qemu.commands.append(command)
-        return json.dumps({'return': replies.get(command, {'status': 'failed'})})
+    clean = _qmp(qemu.commands, {'query-block-jobs': [], 'query-named-block-nodes': [],
+                                 'query-migrate-capabilities': []}, {'status': 'failed'})
     with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand', clean):
         ep.finish_source('ctx', 's', 'c1', error='clone QEMU died')
@@ -120,16 +124,11 @@ def test_a_switchover_pause_left_on_alone_is_a_leftover():
     domain.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
     ep = _endpoint(qemu, domain)
     source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
-    replies = {'query-block-jobs': [], 'query-named-block-nodes': [],
-               'query-migrate': {'status': 'cancelled'},
-               'query-migrate-capabilities': [
-                   {'capability': 'pause-before-switchover', 'state': True}]}
-
-    def left_on(dom, request, flags):
-        import json
-        command = json.loads(request)['execute']
-        qemu.commands.append(command)
-        return json.dumps({'return': replies.get(command, {})})
+    left_on = _qmp(qemu.commands, {
+        'query-block-jobs': [], 'query-named-block-nodes': [],
+        'query-migrate': {'status': 'cancelled'},
+        'query-migrate-capabilities': [
+            {'capability': 'pause-before-switchover', 'state': True}]})
     with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand', left_on):
         ep.finish_source('ctx', 's', 'c1', error='link down')
