@@ -88,6 +88,17 @@ class CloneRequest:
         return cls.from_hints(spec_obj.scheduler_hints)
 
 
+def family_of(metadata):
+    """The family a server's metadata marks it with, or None."""
+    return (metadata or {}).get(FAMILY_KEY)
+
+
+def marked_with(servers, family):
+    """The servers marked with ``family``: Nova's metadata filter matches
+    keys and values independently, so its results are checked again here."""
+    return [s for s in servers if family_of(s.metadata) == family]
+
+
 def metadata_key(index):
     return KEY if index == 0 else '%s_%d' % (KEY, index)
 

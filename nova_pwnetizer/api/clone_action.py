@@ -195,7 +195,7 @@ class CloneActionMiddleware:
         self._authorize(context, instance)
         self._check_source(context, instance)
 
-        family = (instance.metadata or {}).get(META_FAMILY) or instance.uuid
+        family = clonerequest.family_of(instance.metadata) or instance.uuid
         request = clonerequest.CloneRequest(
             source_uuid=instance.uuid, source_host=instance.host,
             project_id=instance.project_id, family=family,
@@ -286,11 +286,8 @@ class CloneActionMiddleware:
                                      expected_attrs=['metadata'],
                                      sort_keys=['created_at'], sort_dirs=['asc'])
         members = [instance.uuid]
-        for server in found:
-            # the DB filter matches key and value independently: check both
-            if (server.metadata or {}).get(META_FAMILY) == family \
-                    and server.uuid not in members:
-                members.append(server.uuid)
+        members += [s.uuid for s in clonerequest.marked_with(found, family)
+                    if s.uuid != instance.uuid]
         return members
 
     def _networks(self, context, instance):

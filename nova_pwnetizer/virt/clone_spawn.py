@@ -236,10 +236,8 @@ class CloneSpawn:
             self.context, dict(filters, metadata={clonerequest.FAMILY_KEY: self.request.family}),
             expected_attrs=['metadata', 'system_metadata'])
         members = {i.uuid: i for i in named}
-        for instance in marked:
-            # the DB filter matches metadata keys and values independently
-            if (instance.metadata or {}).get(clonerequest.FAMILY_KEY) == self.request.family:
-                members.setdefault(instance.uuid, instance)
+        for instance in clonerequest.marked_with(marked, self.request.family):
+            members.setdefault(instance.uuid, instance)
         return list(members.values())
 
     def _choose_models(self):
@@ -349,6 +347,8 @@ class CloneSpawn:
                  instance=self.instance)
         self.instance.system_metadata[FIGURES_KEY] = stored_figures(figures)
         self.instance.metadata['pwnetizer_pause_ms'] = str(result.source_paused_ms)
+        if result.source_stopped_at:   # when it was paused (QEMU's STOP, epoch s)
+            self.instance.metadata['pwnetizer_paused_at'] = '%.6f' % result.source_stopped_at
         self.instance.metadata['pwnetizer_ready_s'] = str(result.time_to_ready)
         self.instance.save()
 

@@ -11,10 +11,11 @@ import pytest
 from tests.cloud import helpers
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='package')
 def cloud():
-    """The test cloud, up (tools/cloud/up.sh); down at the end unless
-    PWN_CLOUD_KEEP=1."""
+    """The test cloud, up (tools/cloud/up.sh); down after the last cloud
+    test unless PWN_CLOUD_KEEP=1 (its first compute host shares libvirtd
+    with the real-VM tests, which must not run beside a nova-compute)."""
     start = time.monotonic()
     subprocess.run([os.path.join(helpers.TOP, 'tools', 'cloud', 'up.sh')], check=True)
     helpers.FIGURES['cloud up (s)'] = round(time.monotonic() - start, 1)

@@ -259,13 +259,16 @@ class Cloud:
     def ports_of(self, server_id):
         return self.ok(self.network.get('/v2.0/ports?device_id=%s' % server_id))['ports']
 
-    def boot(self, name, servers, network=False):
+    def boot(self, name, servers, network=False, security_group=None):
         """A running test guest of the tenant, ticking; its server dict.
-        With ``network``, on the tenant network (a port), else without NIC."""
+        With ``network``, on the tenant network (a port, in
+        ``security_group`` if given), else without NIC."""
         body = {'server': {'name': name, 'imageRef': self.image_id(),
                            'flavorRef': self.flavor_id(),
                            'networks': [{'uuid': self.tenant_network_id()}]
                            if network else 'none'}}
+        if security_group:
+            body['server']['security_groups'] = [{'name': security_group}]
         server = self.ok(self.compute.post('/servers', json=body), 202)['server']
         servers.append(server['id'])
         self.wait_status([server['id']])
@@ -285,6 +288,66 @@ class Cloud:
         return sorted((s for s in found
                        if (s.get('metadata') or {}).get('pwnetizer_source') == source_id),
                       key=lambda s: s['name'])
+
+
+class TenantNetwork:
+    """The tenant's view of Neutron, and the host's way into the network."""
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.api = adapter.Adapter(cloud.demo_session, service_type='network',
+                                   raise_exc=False)
+        self.admin = adapter.Adapter(cloud.admin_session, service_type='network',
+                                     raise_exc=False)
+        found = cloud.ok(self.api.get('/v2.0/networks?name=%s' % NETWORK))['networks']
+        assert found, 'the tenant network %s is missing (tools/cloud/bootstrap.py)' % NETWORK
+        self.id = found[0]['id']
+        self.netns = 'qdhcp-' + self.id
+
+    def ports(self, server_id, admin=False):
+        api = self.admin if admin else self.api
+        return self.cloud.ok(api.get('/v2.0/ports?device_id=%s' % server_id))['ports']
+
+    def port(self, server_id, admin=False):
+        ports = self.ports(server_id, admin)
+        assert len(ports) == 1, ports
+        return ports[0]
+
+    def security_group(self, name):
+        made = self.cloud.ok(self.api.post('/v2.0/security-groups', json={
+            'security_group': {'name': name}}), 201)['security_group']
+        # only the default egress rules: nothing may come in
+        return made['id']
+
+    def allow(self, group_id, protocol, port=None):
+        rule = {'security_group_id': group_id, 'direction': 'ingress',
+                'ethertype': 'IPv4', 'protocol': protocol}
+        if port:
+            rule.update(port_range_min=port, port_range_max=port)
+        self.cloud.ok(self.api.post('/v2.0/security-group-rules',
+                                    json={'security_group_rule': rule}), 201)
+
+    def delete_security_group(self, group_id):
+        self.api.delete('/v2.0/security-groups/%s' % group_id)
+
+    def run(self, *argv, timeout=30):
+        """A command in the DHCP namespace (on the tenant network)."""
+        return subprocess.run(['ip', 'netns', 'exec', self.netns] + list(argv),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def answers_ping(self, ip, count=3):
+        done = self.run('ping', '-n', '-c', str(count), '-i', '0.3', '-W', '1', ip)
+        return done.returncode == 0
+
+    def wait_ping(self, ip, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not self.answers_ping(ip, count=1):
+            assert time.monotonic() < deadline, '%s does not answer pings' % ip
+            time.sleep(1)
+
+    def http(self, ip):
+        done = self.run('curl', '-s', '-m', '5', 'http://%s/' % ip)
+        return done.stdout if done.returncode == 0 else None
 
 
 def openstack(*args, cloud='pwn-demo', check=True):

@@ -110,10 +110,13 @@ def test_clone_survives_a_libvirtd_restart(host, guests):
     with open(helpers.LIBVIRTD_PID) as f:
         pid = int(f.read())
     subprocess.run(['kill', str(pid)], check=True)
-    helpers.wait_until(lambda: subprocess.run(['kill', '-0', str(pid)],
-                                              capture_output=True).returncode != 0,
-                       30, 'libvirtd to stop')
-    subprocess.run(['tools/setup-host.sh'], check=True, capture_output=True)
+    try:
+        # libvirtd gives its drivers up to 30 s to finish their work
+        helpers.wait_until(lambda: subprocess.run(['kill', '-0', str(pid)],
+                                                  capture_output=True).returncode != 0,
+                           60, 'libvirtd to stop')
+    finally:  # the tests after this one need libvirtd, whatever happened here
+        subprocess.run(['tools/setup-host.sh'], check=True, capture_output=True)
     clone = guests.attach(result.name)  # a new connection
     assert clone.guest.state == 'running' and clone.guest.is_persistent()
     clone.console.wait_ticks(2)

@@ -85,7 +85,8 @@ def faked(clone_result=None, clone_error=None):
 
 def result():
     return result_mod.CloneResult(name='instance-00000002', source_paused_ms=31.5,
-                                  time_to_ready=3.2, downtime_ms=22)
+                                  time_to_ready=3.2, downtime_ms=22,
+                                  source_stopped_at=1795804233.631541)
 
 
 def test_request_of_reads_the_signed_metadata():
@@ -113,6 +114,7 @@ def test_spawn_clones_with_nova_identity_and_records_figures():
     figures = json.loads(inst.system_metadata[clone_spawn.FIGURES_KEY])
     assert figures['source_paused_ms'] == 31.5 and figures['downtime_ms'] == 22
     assert inst.metadata['pwnetizer_pause_ms'] == '31.5'
+    assert inst.metadata['pwnetizer_paused_at'] == '1795804233.631541'
     assert clonerequest.metadata_keys(inst.metadata) == []   # consumed once
     # a later move of the clone is scheduled like any other server's
     assert source_api.spec.scheduler_hints == {'other': ['1']}

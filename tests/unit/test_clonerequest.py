@@ -48,3 +48,16 @@ def test_metadata_round_trip_over_several_values():
     assert again == r and again.verify(SECRET)
     assert sorted(clonerequest.metadata_keys(dict(metadata, other='x'))) == sorted(metadata)
     assert clonerequest.CloneRequest.from_metadata({'role': 'x'}) is None
+
+
+def test_marked_with_checks_key_and_value_together():
+    class Server:
+        def __init__(self, metadata):
+            self.metadata = metadata
+    member = Server({clonerequest.FAMILY_KEY: 'fam'})
+    # what Nova's metadata filter also returns: key and value on different items
+    crossed = Server({clonerequest.FAMILY_KEY: 'other', 'role': 'fam'})
+    unmarked = Server(None)
+    assert clonerequest.marked_with([member, crossed, unmarked], 'fam') == [member]
+    assert clonerequest.family_of(member.metadata) == 'fam'
+    assert clonerequest.family_of(None) is None

@@ -148,12 +148,26 @@ start_network() {  # OVS and the agents on both hosts; neutron-rpc-server here
         start_service "neutron-ovs-agent-$n" "${HOST_NS[@]}" "$v/neutron-openvswitch-agent" \
             "${common[@]}" --config-file "$e/ovs-agent-host$n.ini"
     done
+    service_running neutron-dhcp-agent || remove_failed_ports 1
     # In the first host's network namespace but the root mount namespace,
     # so that its qdhcp-* namespaces are seen from here (`ip netns exec`
     # would give it a mount namespace of its own).
     start_service neutron-dhcp-agent nsenter --net="/run/netns/$PWN_HOST1_NETNS" \
         "$v/neutron-dhcp-agent" \
         --config-file "$e/neutron.conf" --config-file "$e/dhcp-agent.ini"
+}
+
+remove_failed_ports() {  # remove_failed_ports N: br-int ports without their device
+    # The DHCP agent's veths die with its namespaces (down.sh); their ports
+    # stay in the OVS database.  The agent plugs them again with
+    # --may-exist, which leaves the userspace datapath without the new
+    # device: DHCP would be dead.  So a port whose device is gone goes.
+    local port
+    for port in $(in_host "$1" ovs-vsctl --timeout=10 --bare --columns=name \
+                      find Interface 'error!=[]' 2>/dev/null); do
+        log "removing the OVS port $port of host $1 (its device is gone)"
+        in_host "$1" ovs-vsctl --timeout=10 --if-exists del-port br-int "$port"
+    done
 }
 
 remove_dhcp_namespaces() {  # the DHCP agent's namespaces and their dnsmasq

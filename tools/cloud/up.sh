@@ -361,8 +361,10 @@ main() {
     configure_glance
     configure_neutron
     configure_nova
-    # a change of any service's configuration restarts the services
-    PWN_CONF_HASH=$(find "$PWN_CLOUD_ETC" -name '*.conf' -o -name '*.ini' | sort \
+    # a change of any service's configuration, or of the cloud's own
+    # Python pieces (nsproxy, wrappers), restarts the services
+    PWN_CONF_HASH=$( (find "$PWN_CLOUD_ETC" -name '*.conf' -o -name '*.ini' | sort; \
+                      ls "$PWN_TOP"/tools/cloud/{nsproxy,nova_compute,cloud_wsgi}.py) \
                     | xargs cat | sha256sum | cut -c1-12)
     ensure_databases
     host2_mounts
