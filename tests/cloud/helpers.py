@@ -290,6 +290,14 @@ class Cloud:
                       key=lambda s: s['name'])
 
 
+def pause_window(clone):
+    """(paused at, resumed at), epoch seconds, of the server that ``clone``
+    (a server dict) was made from, as the clone's metadata records it."""
+    meta = clone['metadata']
+    paused_at = float(meta['pwnetizer_paused_at'])
+    return paused_at, paused_at + float(meta['pwnetizer_pause_ms']) / 1000
+
+
 class TenantNetwork:
     """The tenant's view of Neutron, and the host's way into the network."""
 

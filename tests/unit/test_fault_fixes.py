@@ -73,10 +73,16 @@ def _qmp(commands, replies, default=None):
     return command
 
 
-def _endpoint(qemu, domain):
+def _source_host(state=libvirt.VIR_DOMAIN_RUNNING):
+    """The source host's endpoint, its libvirt domain (active, in ``state``)
+    and the source's Nova instance."""
+    domain = mock.Mock()
+    domain.isActive.return_value = 1
+    domain.state.return_value = [state, 0]
     driver = mock.Mock(service_host=CONF.host)
     driver._host.get_guest.return_value._domain = domain
-    return manager.CloneSourceManager(driver)
+    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    return manager.CloneSourceManager(driver), domain, source
 
 
 def test_a_failed_clone_is_cleaned_up_on_the_source_host():
@@ -84,11 +90,7 @@ def test_a_failed_clone_is_cleaned_up_on_the_source_host():
     # host's libvirtd, dead with the link: the source kept the NBD node,
     # the mirror and the migration (paused, at the switch-over).
     qemu = SourceQEMU(status='pre-switchover', paused=True)
-    domain = mock.Mock()
-    domain.isActive.return_value = 1
-    domain.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
-    ep = _endpoint(qemu, domain)
-    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    ep, domain, source = _source_host(libvirt.VIR_DOMAIN_PAUSED)
     with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand', qemu.qemuMonitorCommand):
         ep.prepare_source('ctx', 's', 'c1')
@@ -103,11 +105,7 @@ def test_a_failed_clone_is_cleaned_up_on_the_source_host():
 
 def test_a_clean_source_is_left_alone():
     qemu = SourceQEMU(status='failed')
-    domain = mock.Mock()
-    domain.isActive.return_value = 1
-    domain.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
-    ep = _endpoint(qemu, domain)
-    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    ep, domain, source = _source_host()
     clean = _qmp(qemu.commands, {'query-block-jobs': [], 'query-named-block-nodes': [],
                                  'query-migrate-capabilities': []}, {'status': 'failed'})
     with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
@@ -119,11 +117,7 @@ def test_a_clean_source_is_left_alone():
 def test_a_switchover_pause_left_on_alone_is_a_leftover():
     # the rollback cancelled everything but could not reset the capability
     qemu = SourceQEMU(status='cancelled')
-    domain = mock.Mock()
-    domain.isActive.return_value = 1
-    domain.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
-    ep = _endpoint(qemu, domain)
-    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    ep, domain, source = _source_host()
     left_on = _qmp(qemu.commands, {
         'query-block-jobs': [], 'query-named-block-nodes': [],
         'query-migrate': {'status': 'cancelled'},
@@ -138,8 +132,7 @@ def test_a_switchover_pause_left_on_alone_is_a_leftover():
 
 
 def test_no_cleanup_while_another_clone_holds_the_source():
-    ep = _endpoint(SourceQEMU(), mock.Mock())
-    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    ep, _, source = _source_host()
     with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
         ep.prepare_source('ctx', 's', 'c2')
@@ -148,7 +141,7 @@ def test_no_cleanup_while_another_clone_holds_the_source():
 
 
 def test_a_successful_clone_touches_nothing():
-    ep = _endpoint(SourceQEMU(), mock.Mock())
+    ep, _, _ = _source_host()
     with mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
         ep.finish_source('ctx', 's', 'c1', figures={'source_paused_ms': 20})
     qmp.assert_not_called()

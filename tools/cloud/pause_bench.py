@@ -48,14 +48,12 @@ def clone_once(cloud, source_id, ip, netns):
             time.sleep(1)
         finally:
             pinger.stop()
-        meta = cloud.server(clone_id)['metadata']
-        paused_at = float(meta['pwnetizer_paused_at'])
-        pause_ms = float(meta['pwnetizer_pause_ms'])
-        resumed_at = paused_at + pause_ms / 1000
+        paused_at, resumed_at = helpers.pause_window(cloud.server(clone_id))
         times = sorted(t for t, _ in pinger.replies)
         last = max((t for t in times if t <= paused_at), default=None)
         first = min((t for t in times if t >= resumed_at), default=None)
-        return {'active_s': active_s, 'qemu_pause_ms': pause_ms,
+        return {'active_s': active_s,
+                'qemu_pause_ms': round((resumed_at - paused_at) * 1000, 2),
                 'guest_pause_ms': probe.ms(pinger.gap_across(paused_at, resumed_at)),
                 'longest_silence_ms': probe.ms(pinger.longest_gap()),
                 # where the silence beyond the pause lies: before the STOP, after the RESUME
