@@ -9,11 +9,15 @@ Every instance that is not a clone is spawned by the stock driver,
 unchanged; a clone is spawned by :class:`~.clone_spawn.CloneSpawn`.  The
 driver also serves the clone coordination endpoint (:mod:`.manager`) and
 reports the ``pwnetizer`` stat that the CloneHostFilter looks for.
+While one of its instances is being cloned, the pause and resume of the
+switch-over are not passed on to Nova's compute manager.
 """
 
+import libvirt
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova.virt import event as virtevent
 from nova.virt.libvirt import driver as libvirt_driver
 
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
@@ -31,11 +35,12 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
         super().__init__(virtapi, read_only)
         self._clone_rpc_server = None
         self.service_host = CONF.host
+        self.clone_sources = manager.CloneSourceManager(self)
 
     def init_host(self, host):
         super().init_host(host)
         self.service_host = host
-        self._clone_rpc_server = manager.start_server(self)
+        self._clone_rpc_server = manager.start_server(self, self.clone_sources)
         LOG.info('Serving clone coordination on topic %s', CONF.pwnetizer.rpc_topic)
 
     def cleanup_host(self, host):
@@ -44,6 +49,25 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
             self._clone_rpc_server.wait()
             self._clone_rpc_server = None
         super().cleanup_host(host)
+
+    def emit_event(self, event):
+        if self.clone_sources.is_switchover_event(event):
+            LOG.debug('%s: the switch-over of a live clone, not dispatched', event)
+            return
+        super().emit_event(event)
+
+    def source_released(self, source_uuid):
+        """A clone of ``source_uuid`` ended: should the source be paused
+        after all (the engine resumes it; a lease can also run out), the
+        compute manager hears of it as it would have."""
+        try:
+            domain = self._host.get_connection().lookupByUUIDString(source_uuid)
+            paused = domain.info()[0] == libvirt.VIR_DOMAIN_PAUSED
+        except libvirt.libvirtError:
+            return
+        if paused:
+            super().emit_event(virtevent.LifecycleEvent(
+                source_uuid, virtevent.EVENT_LIFECYCLE_PAUSED))
 
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)

@@ -17,6 +17,7 @@ from nova import exception as nova_exception
 from nova import objects
 from nova.objects import base as objects_base
 from nova import rpc
+from nova.virt import event as virtevent
 
 from nova_pwnetizer.virt.engine import exception as engine_exception
 from nova_pwnetizer.virt.engine import guest as engine_guest
@@ -26,6 +27,13 @@ from nova_pwnetizer.virt import rpcapi
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
+
+
+# What a source's switch-over looks like to Nova: QEMU pauses the source
+# for milliseconds, the engine resumes it.
+SWITCHOVER_TRANSITIONS = (virtevent.EVENT_LIFECYCLE_PAUSED,
+                          virtevent.EVENT_LIFECYCLE_RESUMED,
+                          virtevent.EVENT_LIFECYCLE_MIGRATION_COMPLETED)
 
 
 class SourceNotReady(Exception):
@@ -63,8 +71,27 @@ class CloneSourceManager:
 
     def _release(self, source_uuid, clone_uuid):
         with self._lock:
-            if self._leases.get(source_uuid, (None,))[0] == clone_uuid:
-                del self._leases[source_uuid]
+            if self._leases.get(source_uuid, (None,))[0] != clone_uuid:
+                return
+            del self._leases[source_uuid]
+        self.driver.source_released(source_uuid)
+
+    def is_leased(self, source_uuid):
+        """Whether a clone of ``source_uuid`` is in progress."""
+        with self._lock:
+            holder = self._leases.get(source_uuid)
+            return holder is not None and holder[1] > time.monotonic()
+
+    def is_switchover_event(self, event):
+        """Whether ``event`` is the pause or resume of a source being cloned.
+
+        Nova would act on each: look the instance up, ask libvirt for its
+        power state and log "Instance is paused unexpectedly", on this
+        host's CPUs while the source is paused.
+        """
+        return (isinstance(event, virtevent.LifecycleEvent)
+                and event.get_transition() in SWITCHOVER_TRANSITIONS
+                and self.is_leased(event.get_instance_uuid()))
 
     def prepare_source(self, context, source_uuid, clone_uuid):
         """Return ``{'domain', 'address', 'virt_type', 'host'}`` for the
@@ -150,10 +177,11 @@ def libvirt_address(host):
     return CONF.libvirt.live_migration_inbound_addr or host
 
 
-def start_server(driver):
-    """Serve :class:`CloneSourceManager` for this host; returns the server."""
+def start_server(driver, endpoint):
+    """Serve ``endpoint`` (a :class:`CloneSourceManager`) for this host;
+    returns the server."""
     target = messaging.Target(topic=CONF.pwnetizer.rpc_topic, server=driver.service_host)
-    server = rpc.get_server(target, [CloneSourceManager(driver)],
+    server = rpc.get_server(target, [endpoint],
                             serializer=objects_base.NovaObjectSerializer())
     server.start()
     return server

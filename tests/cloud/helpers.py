@@ -34,6 +34,7 @@ MICROVERSION = '2.84'      # events for non-admins, networks "none"
 FLAVOR = 'pwn.tiny'
 NETWORK = 'pwn-net'
 TICK = re.compile(r'TICK mem=(\d+) rec=(\d+)')
+LOG_DIR = os.environ.get('PWN_CLOUD_LOG', '/var/log/pwnetizer-cloud')
 
 #: figures the tests measure, printed in pytest's summary (conftest.py)
 FIGURES = {}
@@ -288,6 +289,24 @@ class Cloud:
         return sorted((s for s in found
                        if (s.get('metadata') or {}).get('pwnetizer_source') == source_id),
                       key=lambda s: s['name'])
+
+
+class ServiceLog:
+    """What a cloud service logs from now on (its file in LOG_DIR)."""
+
+    def __init__(self, service):
+        self.path = os.path.join(LOG_DIR, service + '.log')
+        self.offset = os.path.getsize(self.path)
+
+    def new_lines(self):
+        with open(self.path, errors='replace') as f:
+            f.seek(self.offset)
+            return f.read().splitlines()
+
+
+def compute_log(host):
+    """The log of the compute service of ``host`` ('pwn-host1': nova-compute-1)."""
+    return ServiceLog('nova-compute-' + host.rpartition('host')[2])
 
 
 def pause_window(clone):

@@ -21,6 +21,7 @@ import json
 import time
 
 from tests.cloud.helpers import assert_no_leaks
+from tests.cloud.helpers import compute_log
 from tests.cloud.helpers import FIGURES
 from tests.cloud.helpers import openstack
 
@@ -43,6 +44,7 @@ def test_clone_across_hosts(cloud, servers):
     assert response.status_code == 404, response.text
 
     # Two live clones, spread, as the tenant: openstack server clone --wait
+    source_log = compute_log(source_host)
     start = time.monotonic()
     done = openstack('server', 'clone', source['id'], '--count', '2',
                      '--placement', 'spread', '--wait', '-f', 'json')
@@ -56,6 +58,12 @@ def test_clone_across_hosts(cloud, servers):
 
     # The source keeps running, and keeps its state.
     assert cloud.server(source['id'])['status'] == 'ACTIVE'
+    # Its pause at the switch-over was the clone's: the source host's compute
+    # manager was not told of it (no power-state sync, no "paused
+    # unexpectedly" warning while the source is paused).
+    noticed = [line for line in source_log.new_lines() if source['id'] in line
+               and ('VM Paused' in line or 'paused unexpectedly' in line)]
+    assert not noticed, noticed
     after = cloud.wait_ticks(source['id'], len(before) + 5)
     assert after[-1][0] > before[-1][0]
 

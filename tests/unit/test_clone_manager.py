@@ -1,5 +1,6 @@
 """The clone coordination endpoint's answers about a source instance."""
 
+import time
 from unittest import mock
 
 from oslo_config import cfg
@@ -7,6 +8,7 @@ import pytest
 
 from nova import exception as nova_exception
 from nova import objects
+from nova.virt import event as virtevent
 
 from nova_pwnetizer.virt import manager
 
@@ -64,3 +66,29 @@ def test_one_clone_at_a_time_per_source():
             ep.prepare_source('ctx', 's', 'c2')
         ep.finish_source('ctx', 's', 'c1', figures={})
         ep.prepare_source('ctx', 's', 'c2')
+
+
+def test_switchover_events_of_a_leased_source_are_recognised():
+    ep = endpoint()
+    paused = virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_PAUSED)
+    resumed = virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_RESUMED)
+    assert not ep.is_switchover_event(paused)                 # no clone yet
+    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source()):
+        ep.prepare_source('ctx', 's', 'c1')
+    assert ep.is_switchover_event(paused) and ep.is_switchover_event(resumed)
+    assert not ep.is_switchover_event(
+        virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_STOPPED))
+    assert not ep.is_switchover_event(
+        virtevent.LifecycleEvent('other', virtevent.EVENT_LIFECYCLE_PAUSED))
+    ep.finish_source('ctx', 's', 'c1', figures={})
+    assert not ep.is_switchover_event(paused)
+    ep.driver.source_released.assert_called_once_with('s')
+
+
+def test_an_expired_lease_no_longer_hides_events():
+    ep = endpoint()
+    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source()):
+        ep.prepare_source('ctx', 's', 'c1')
+    ep._leases['s'] = ('c1', time.monotonic() - 1)
+    assert not ep.is_switchover_event(
+        virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_PAUSED))

@@ -4,12 +4,14 @@ import contextlib
 import json
 from unittest import mock
 
+import libvirt
 from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
 
 from nova import exception as nova_exception
 from nova import objects
+from nova.virt import event as virtevent
 
 from nova_pwnetizer import clonerequest
 from nova_pwnetizer.virt import clone_spawn
@@ -210,6 +212,35 @@ def test_driver_reports_the_stat_the_filter_looks_for():
                     return_value={'stats': {'uptime': 'x'}}):
         stats = drv.get_available_resource('node')['stats']
     assert stats['pwnetizer'] == 1 and stats['uptime'] == 'x'
+
+
+def test_driver_keeps_a_clone_sources_switchover_from_the_compute_manager():
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    drv.clone_sources = mock.Mock()
+    event = virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_PAUSED)
+    with mock.patch('nova.virt.libvirt.driver.LibvirtDriver.emit_event') as stock:
+        drv.clone_sources.is_switchover_event.return_value = True
+        drv.emit_event(event)
+        stock.assert_not_called()
+        drv.clone_sources.is_switchover_event.return_value = False
+        drv.emit_event(event)
+        stock.assert_called_once_with(event)
+
+
+@pytest.mark.parametrize('state,reported', [(libvirt.VIR_DOMAIN_PAUSED, True),
+                                            (libvirt.VIR_DOMAIN_RUNNING, False)])
+def test_a_source_left_paused_after_its_clone_is_reported(state, reported):
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    drv._host = mock.Mock()
+    drv._host.get_connection.return_value.lookupByUUIDString.return_value.info.return_value = [
+        state, 0, 0, 1, 0]
+    with mock.patch('nova.virt.libvirt.driver.LibvirtDriver.emit_event') as stock:
+        drv.source_released('s')
+    assert stock.called == reported
+    if reported:
+        event = stock.call_args.args[0]
+        assert event.get_transition() == virtevent.EVENT_LIFECYCLE_PAUSED
+        assert event.get_instance_uuid() == 's'
 
 
 def test_busy_source_is_waited_for():

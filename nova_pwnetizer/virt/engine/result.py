@@ -43,4 +43,5 @@ class CloneResult:
         figures = {k: getattr(self, k) for k in self.FIGURES}
         figures['phases'] = dict(self.phases)
         figures['devices'] = dict(self.devices)
+        figures['switchover_steps'] = dict(self.switchover_steps)
         return figures
