@@ -63,7 +63,12 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
         try:
             domain = self._host.get_connection().lookupByUUIDString(source_uuid)
             paused = domain.info()[0] == libvirt.VIR_DOMAIN_PAUSED
-        except libvirt.libvirtError:
+        except libvirt.libvirtError as e:   # e.g. the source was deleted meanwhile
+            LOG.debug('State of %s after its clone: %s', source_uuid, e)
+            return
+        except Exception as e:  # the clone is over whatever this check says
+            LOG.warning('Could not check the state of %s after its clone: %s',
+                        source_uuid, e)
             return
         if paused:
             super().emit_event(virtevent.LifecycleEvent(

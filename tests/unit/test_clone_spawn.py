@@ -243,6 +243,15 @@ def test_a_source_left_paused_after_its_clone_is_reported(state, reported):
         assert event.get_instance_uuid() == 's'
 
 
+def test_checking_a_released_source_never_fails_the_clone():
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    drv._host = mock.Mock()
+    drv._host.get_connection.side_effect = RuntimeError('libvirt is down')
+    with mock.patch('nova.virt.libvirt.driver.LibvirtDriver.emit_event') as stock:
+        drv.source_released('s')
+    stock.assert_not_called()
+
+
 def test_busy_source_is_waited_for():
     req = signed()
     inst = make_instance(req)
