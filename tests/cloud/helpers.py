@@ -324,16 +324,15 @@ class TenantNetwork:
         self.cloud = cloud
         self.api = adapter.Adapter(cloud.demo_session, service_type='network',
                                    raise_exc=False)
-        self.admin = adapter.Adapter(cloud.admin_session, service_type='network',
-                                     raise_exc=False)
         found = cloud.ok(self.api.get('/v2.0/networks?name=%s' % NETWORK))['networks']
         assert found, 'the tenant network %s is missing (tools/cloud/bootstrap.py)' % NETWORK
         self.id = found[0]['id']
         self.netns = 'qdhcp-' + self.id
 
     def ports(self, server_id, admin=False):
-        api = self.admin if admin else self.api
-        return self.cloud.ok(api.get('/v2.0/ports?device_id=%s' % server_id))['ports']
+        if admin:
+            return self.cloud.ports_of(server_id)
+        return self.cloud.ok(self.api.get('/v2.0/ports?device_id=%s' % server_id))['ports']
 
     def port(self, server_id, admin=False):
         ports = self.ports(server_id, admin)
