@@ -2,8 +2,9 @@
 
 One :class:`Qemu` per running fake domain models run states, pre-copy
 migration over a fake network shared by all fake hosts (with
-``pause-before-switchover``), the NBD server and its exports, NBD client
-nodes, ``blockdev-mirror`` jobs and ``yank``.  Guest memory and disk
+``pause-before-switchover``), the NBD server and its exports (in I/O
+threads of ``object-add``), image and NBD client nodes, ``blockdev-mirror``
+jobs and ``yank``.  Guest memory and disk
 contents are small dicts, so that a test can check that a clone got its
 source's state.  All QEMUs of one fixture share one lock (``Env.lock``);
 migrations and mirror jobs run in threads and report through ``Env.emit``.
@@ -34,7 +35,7 @@ PARAMETERS = {
     'direct-io': False}
 _NBD_OPTS = ('server', 'export', 'cache', 'reconnect-delay', 'open-timeout', 'tls-creds',
              'tls-hostname', 'read-only', 'auto-read-only', 'discard', 'detect-zeroes',
-             'force-share', 'node-name', 'x-dirty-bitmap')
+             'force-share', 'node-name', 'x-dirty-bitmap', 'file')
 # command: (required arguments, optional arguments or None for any)
 COMMANDS = {
     'query-status': ((), ()), 'stop': ((), ()), 'cont': ((), ()), 'query-version': ((), ()),
@@ -51,6 +52,7 @@ COMMANDS = {
         'name', 'writable', 'description', 'bitmaps', 'allocation-depth', 'iothread',
         'fixed-iothread', 'writethrough')),
     'block-export-del': (('id',), ('mode',)),
+    'object-add': (('qom-type', 'id'), None), 'object-del': (('id',), ()),
     'blockdev-add': (('driver',), _NBD_OPTS), 'blockdev-del': (('node-name',), ()),
     'blockdev-mirror': (('device', 'target', 'sync'), (
         'job-id', 'replaces', 'speed', 'granularity', 'buf-size', 'on-source-error',
@@ -184,6 +186,7 @@ class Qemu:
         self.params = dict(PARAMETERS)
         self.migration = self.incoming = self.incoming_status = self.nbd_server = None
         self.exports, self.nodes, self.jobs, self.devices = {}, {}, {}, []
+        self.iothreads = set()
         self._build_nodes(tree)
 
     def _build_nodes(self, tree):
@@ -463,11 +466,17 @@ class Qemu:
         if not self.nbd_server:
             raise QmpError('NBD server not running')
         node = self._node(a['node-name'])
+        iothread = a.get('iothread')
+        if iothread is not None and iothread not in self.iothreads:
+            raise QmpError("Cannot find iothread %s" % iothread)
+        if iothread and a.get('fixed-iothread') and any(
+                d['node'] == node.name for d in self.devices):
+            raise QmpError('Cannot change iothread of active block backend')
         name = a.get('name', a['node-name'])
         if any(e['name'] == name for e in self.exports.values()):
             raise QmpError("NBD server already has export named '%s'" % name)
         self.exports[a['id']] = {'node': node.name, 'name': name, 'clients': set(),
-                                 'writable': a.get('writable', False)}
+                                 'writable': a.get('writable', False), 'iothread': iothread}
 
     def _block_export_del(self, a):
         export = self.exports.get(a['id'])
@@ -482,6 +491,23 @@ class Qemu:
             client.broken = True
         self.emit('BLOCK_EXPORT_DELETED', {'id': export_id})
 
+    # -- I/O threads -----------------------------------------------------------
+
+    def _object_add(self, a):
+        if a['qom-type'] != 'iothread':
+            raise QmpError('fake QEMU models iothread objects only')
+        if a['id'] in self.iothreads:
+            raise QmpError("attempt to add duplicate property '%s' to object "
+                           "(type 'container')" % a['id'])
+        self.iothreads.add(a['id'])
+
+    def _object_del(self, a):
+        if a['id'] not in self.iothreads:
+            raise QmpError("object '%s' not found" % a['id'])
+        if any(e['iothread'] == a['id'] for e in self.exports.values()):
+            raise QmpError("object '%s' can't be deleted" % a['id'])
+        self.iothreads.discard(a['id'])
+
     # -- block nodes -----------------------------------------------------------
 
     def _node(self, name):
@@ -490,13 +516,15 @@ class Qemu:
         return self.nodes[name]
 
     def _blockdev_add(self, a):
-        if a['driver'] != 'nbd':
-            raise QmpError('fake QEMU models blockdev-add of NBD nodes only')
         name = a.get('node-name')
         if not name:
             raise QmpError("'node-name' must be specified for the root node")
         if name in self.nodes:
             raise QmpError("Duplicate nodes with node-name='%s'" % name)
+        if a['driver'] in ('qcow2', 'raw'):
+            return self._image_node_add(name, a)
+        if a['driver'] != 'nbd':
+            raise QmpError('fake QEMU models blockdev-add of qcow2, raw and NBD nodes only')
         server = a.get('server') or {}
         if server.get('type') != 'inet':
             raise QmpError('fake QEMU models inet NBD servers only')
@@ -507,6 +535,18 @@ class Qemu:
         node = self.nodes[name] = Node(name, 'nbd')
         node.peer = (peer, found[0])
         peer.exports[found[0]]['clients'].add(node)
+
+    def _image_node_add(self, name, a):
+        file = a.get('file')
+        if not isinstance(file, dict) or file.get('driver') != 'file':
+            raise QmpError("fake QEMU models image nodes over {'driver': 'file'} only")
+        path = file.get('filename')
+        image = self.images.get(path)
+        if image is None:
+            raise QmpError("Could not open '%s': No such file or directory" % path)
+        if image.fmt != a['driver']:
+            raise QmpError("Image is not in %s format" % a['driver'])
+        self.nodes[name] = Node(name, a['driver'], path)
 
     def _disconnect(self, node):
         if node.peer is not None:
@@ -522,7 +562,9 @@ class Qemu:
         if any(node in (j.source, j.target) for j in self.jobs.values()):
             raise QmpError("Node '%s' is busy: block device is in use by block job: mirror"
                            % node.name)
-        if node.drv != 'nbd':
+        if node.drv != 'nbd' and (
+                any(d['node'] == node.name for d in self.devices)
+                or any(e['node'] == node.name for e in self.exports.values())):
             raise QmpError("Node %s is in use" % node.name)
         self._disconnect(node)
         del self.nodes[node.name]

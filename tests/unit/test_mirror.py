@@ -28,8 +28,15 @@ def test_start_wait_complete_and_stop():
     copy.start_exports(exclude={49152})
     assert clone.commands[0] == ('nbd-server-start', {'addr': {
         'type': 'inet', 'data': {'host': '127.0.0.1', 'port': '49153'}}})
-    assert clone.commands[1][1]['node-name'] == 'libvirt-virtio-disk0-format'
-    assert clone.commands[1][1]['writable'] is True
+    # the export writes through a node of its own, served in an I/O thread:
+    # not the guest's node, whose device keeps it in the busy main loop
+    assert clone.commands[1] == ('object-add', {'qom-type': 'iothread',
+                                                'id': mirror.IOTHREAD})
+    assert clone.commands[2] == ('blockdev-add', mirror.writer_node_options(_plan()))
+    export = clone.commands[3][1]
+    assert clone.commands[3][0] == 'block-export-add'
+    assert (export['node-name'], export['iothread'], export['fixed-iothread'],
+            export['writable']) == ('pwn-copy-vda', mirror.IOTHREAD, True, True)
     copy.start_mirrors()
     assert source.names() == ['blockdev-add', 'blockdev-mirror']
     mirror_args = source.commands[1][1]
@@ -54,7 +61,21 @@ def test_start_wait_complete_and_stop():
             fakes.emit(hub, 'clone', 'BLOCK_EXPORT_DELETED', id=args['id'])
     clone.on_command = deleted
     copy.stop_exports()
-    assert clone.names()[-2:] == ['block-export-del', 'nbd-server-stop']
+    assert clone.names()[-4:] == ['block-export-del', 'blockdev-del', 'object-del',
+                                  'nbd-server-stop']
+    assert clone.commands[-4][1]['mode'] == 'hard'  # the source has detached already
+    assert clone.commands[-3][1] == {'node-name': 'pwn-copy-vda'}
+
+
+def test_writer_node_opens_the_clone_image_without_locks_or_syncs():
+    options = mirror.writer_node_options(_plan())
+    assert options == {
+        'driver': 'qcow2', 'node-name': 'pwn-copy-vda', 'cache': {'no-flush': True},
+        'file': {'driver': 'file', 'filename': '/c', 'locking': 'off'}}
+    raw = storage.DiskPlan(dev='sdb', alias='scsi0-0-0-1', source_path='/s.img', fmt='raw',
+                           capacity=1 << 20, clone_path='/c.img', sync='full')
+    assert mirror.writer_node_options(raw)['driver'] == 'raw'
+    assert mirror.writer_node_options(raw)['node-name'] == 'pwn-copy-sdb'
 
 
 def test_a_failed_job_fails_the_wait():
@@ -80,7 +101,8 @@ def test_abort_cancels_and_removes_everything_once():
     source.on_command = cancelled
     copy.abort()
     assert 'blockdev-del' in source.names()
-    assert clone.names()[-2:] == ['block-export-del', 'nbd-server-stop']
+    assert clone.names()[-4:] == ['block-export-del', 'blockdev-del', 'object-del',
+                                  'nbd-server-stop']
     before = len(source.commands) + len(clone.commands)
     copy.abort()  # idempotent: nothing left to undo
     assert len(source.commands) + len(clone.commands) == before + 1  # query-block-jobs

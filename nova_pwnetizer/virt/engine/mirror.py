@@ -1,14 +1,19 @@
 """Disk copy: the clone exports its new disks over NBD, the source mirrors.
 
 The clone's QEMU (waiting for the migration stream) serves its empty disks
-with ``nbd-server-start`` + ``block-export-add``; the source attaches each
-export as an NBD node and runs ``blockdev-mirror`` into it, with
-``copy-mode: write-blocking`` on one host (every guest write reaches both
-sides before it completes) or ``background`` across hosts (guest writes
-never wait for the network; what is still dirty is copied at the
-switch-over).  At switch-over (source
-paused) a soft ``block-job-cancel`` leaves each copy consistent and the
-NBD nodes go away before the migration finishes, as libvirt does it.
+with ``nbd-server-start`` + ``block-export-add``, each through a node of its
+own on the disk's image, in an I/O thread of its own: the clone's main loop
+is busy loading the memory stream, and a copy request that waited for it
+would hold up the source's stop (its disks drain the copy's in-flight
+writes).  The guest's disk node stays inactive until the clone is resumed,
+and then reads the image afresh, as after a migration on shared storage.
+The source attaches each export as an NBD node and runs ``blockdev-mirror``
+into it, with ``copy-mode: write-blocking`` on one host (every guest write
+reaches both sides before it completes) or ``background`` across hosts
+(guest writes never wait for the network; what is still dirty is copied at
+the switch-over).  At switch-over (source paused) a soft
+``block-job-cancel`` leaves each copy consistent and the NBD nodes go away
+before the migration finishes, as libvirt does it.
 """
 
 import logging
@@ -18,8 +23,25 @@ from nova_pwnetizer.virt.engine import ports
 
 LOG = logging.getLogger(__name__)
 
+# The clone's I/O thread that serves the NBD exports.
+IOTHREAD = 'pwn-nbd-iothread'
+
 # Events that end a mirror job before the engine asked it to finish.
 _FAILED = ('BLOCK_JOB_ERROR', 'BLOCK_JOB_COMPLETED', 'BLOCK_JOB_CANCELLED')
+
+
+def writer_node_options(plan):
+    """``blockdev-add`` arguments of the node the clone's export writes through.
+
+    A second node on the clone's image beside the guest's (still inactive)
+    one: no image locks of its own (the guest's node takes them when it is
+    activated), no fdatasync per NBD flush (the copy matters only once it
+    is complete, and the guest's node reads it back through the same page
+    cache); a qcow2 overlay opens its backing file as the guest's does.
+    """
+    return {'driver': plan.fmt, 'node-name': plan.writer_node,
+            'cache': {'no-flush': True},
+            'file': {'driver': 'file', 'filename': plan.clone_path, 'locking': 'off'}}
 
 
 class DiskCopy:
@@ -39,6 +61,8 @@ class DiskCopy:
         self.port = None
         self.bytes_copied = 0
         self._exports = []
+        self._writers = []
+        self._iothread = False
         self._nodes = []
         self._jobs = []
         self._server = False
@@ -52,18 +76,26 @@ class DiskCopy:
         self.port = ports.listen_on_free_port(*self.port_range, listen, 'the NBD server',
                                               exclude=exclude)
         self._server = True
+        self.clone.qmp('object-add', **{'qom-type': 'iothread', 'id': IOTHREAD})
+        self._iothread = True
         for plan in self.plans:
+            self.clone.qmp('blockdev-add', **writer_node_options(plan))
+            self._writers.append(plan.writer_node)
             self.clone.qmp('block-export-add', type='nbd', id=plan.export,
-                           **{'node-name': self.clone.node_for_alias(plan.alias)},
-                           name=plan.export, writable=True)
+                           **{'node-name': plan.writer_node, 'fixed-iothread': True},
+                           iothread=IOTHREAD, name=plan.export, writable=True)
             self._exports.append(plan.export)
 
     def stop_exports(self):
-        """Remove the exports (waiting until they are gone) and the server."""
+        """Remove the exports (waiting until they are gone) and the server.
+
+        Called once the copies are complete and the source has detached:
+        a connection that the I/O thread has not closed yet is cut.
+        """
         since = self.events.mark()
         for export in list(self._exports):
             try:
-                self.clone.qmp('block-export-del', id=export)
+                self.clone.qmp('block-export-del', id=export, mode='hard')
             except exception.QMPError as e:
                 if 'not found' not in (e.desc or '').lower():
                     raise
@@ -74,6 +106,12 @@ class DiskCopy:
                 and e.data.get('id') == x,
                 self.timeout, 'NBD export %s to close' % export, since=since)
             self._exports.remove(export)
+        for node in list(self._writers):
+            self.clone.qmp('blockdev-del', **{'node-name': node})
+            self._writers.remove(node)
+        if self._iothread:
+            self.clone.qmp('object-del', id=IOTHREAD)
+            self._iothread = False
         if self._server:
             self.clone.qmp('nbd-server-stop')
             self._server = False
@@ -201,9 +239,15 @@ class DiskCopy:
         if self.clone is not None and self.clone.is_active():
             for export in list(self._exports):
                 self._safe(self.clone, 'block-export-del', id=export, mode='hard')
+            for node in self._writers:
+                self._safe(self.clone, 'blockdev-del', **{'node-name': node})
+            if self._iothread:
+                self._safe(self.clone, 'object-del', id=IOTHREAD)
             if self._server:
                 self._safe(self.clone, 'nbd-server-stop')
         self._exports = []
+        self._writers = []
+        self._iothread = False
         self._server = False
 
     @staticmethod

@@ -38,6 +38,11 @@ class DiskPlan:
     def nbd_node(self):
         return 'pwn-nbd-' + self.dev
 
+    @property
+    def writer_node(self):
+        """The clone's own node that the NBD export writes the copy through."""
+        return 'pwn-copy-' + self.dev
+
 
 def _copied_disks(live_tree):
     for disk in live_tree.iterfind('devices/disk'):
