@@ -67,11 +67,12 @@ def test_start_wait_complete_and_stop():
     assert clone.commands[-3][1] == {'node-name': 'pwn-copy-vda'}
 
 
-def test_writer_node_opens_the_clone_image_without_locks_or_syncs():
+def test_writer_node_opens_the_clone_image_without_locks_and_flushes_it():
     options = mirror.writer_node_options(_plan())
     assert options == {
-        'driver': 'qcow2', 'node-name': 'pwn-copy-vda', 'cache': {'no-flush': True},
+        'driver': 'qcow2', 'node-name': 'pwn-copy-vda',
         'file': {'driver': 'file', 'filename': '/c', 'locking': 'off'}}
+    assert 'cache' not in options  # no no-flush: the copy must reach the disk
     raw = storage.DiskPlan(dev='sdb', alias='scsi0-0-0-1', source_path='/s.img', fmt='raw',
                            capacity=1 << 20, clone_path='/c.img', sync='full')
     assert mirror.writer_node_options(raw)['driver'] == 'raw'

@@ -34,13 +34,15 @@ def writer_node_options(plan):
     """``blockdev-add`` arguments of the node the clone's export writes through.
 
     A second node on the clone's image beside the guest's (still inactive)
-    one: no image locks of its own (the guest's node takes them when it is
-    activated), no fdatasync per NBD flush (the copy matters only once it
-    is complete, and the guest's node reads it back through the same page
-    cache); a qcow2 overlay opens its backing file as the guest's does.
+    one, with no image locks of its own (the guest's node takes them when
+    it is activated); a qcow2 overlay opens its backing file as the guest's
+    does.  The source's flushes reach the image's disk (``fdatasync``), as
+    they would through the guest's node: what the source's guest had made
+    durable is durable in the clone when it starts (``cache.no-flush``
+    would leave the copy in the page cache, and QEMU's flush-generation
+    counter then skips the sync at close).
     """
     return {'driver': plan.fmt, 'node-name': plan.writer_node,
-            'cache': {'no-flush': True},
             'file': {'driver': 'file', 'filename': plan.clone_path, 'locking': 'off'}}
 
 
