@@ -50,16 +50,24 @@ service_running() {  # service_running NAME
     [ -f "$pidf" ] && pid=$(cat "$pidf") && kill -0 "$pid" 2>/dev/null
 }
 
+service_failed() {  # service_failed NAME: it logged a CRITICAL error since it started
+    # (nova-compute stays alive when its init_host fails)
+    awk '/^=== .* start: /{c=0} / CRITICAL /{c=1} END{exit !c}' \
+        "$PWN_CLOUD_LOG/$1.log" 2>/dev/null
+}
+
 start_service() {  # start_service NAME COMMAND...: in the background, logged, niced
     # (a running service whose command line or the cloud's configuration,
-    # PWN_CONF_HASH, changed is restarted; NICE=0 for one that must not
-    # wait behind the others)
+    # PWN_CONF_HASH, changed, or that failed, is restarted; NICE=0 for one
+    # that must not wait behind the others)
     local name=$1 cmdf nice=${NICE:-10} record
     shift
     cmdf=$PWN_CLOUD_RUN/$name.cmd
     record="nice $nice, configs ${PWN_CONF_HASH:-}: $*"
     if service_running "$name"; then
-        [ "$(cat "$cmdf" 2>/dev/null)" = "$record" ] && return 0
+        if [ "$(cat "$cmdf" 2>/dev/null)" = "$record" ] && ! service_failed "$name"; then
+            return 0
+        fi
         stop_service "$name"
     fi
     log "starting $name"
