@@ -33,9 +33,10 @@ PARAMETERS = {
     'max-cpu-throttle': 99, 'multifd-compression': 'none', 'multifd-zlib-level': 1,
     'multifd-zstd-level': 1, 'mode': 'normal', 'zero-page-detection': 'multifd',
     'direct-io': False}
-_NBD_OPTS = ('server', 'export', 'cache', 'reconnect-delay', 'open-timeout', 'tls-creds',
-             'tls-hostname', 'read-only', 'auto-read-only', 'discard', 'detect-zeroes',
-             'force-share', 'node-name', 'x-dirty-bitmap', 'file')
+# blockdev-add: the options of the NBD nodes and the image nodes (over 'file')
+_BLOCKDEV_OPTS = ('server', 'export', 'cache', 'reconnect-delay', 'open-timeout',
+                  'tls-creds', 'tls-hostname', 'read-only', 'auto-read-only', 'discard',
+                  'detect-zeroes', 'force-share', 'node-name', 'x-dirty-bitmap', 'file')
 # command: (required arguments, optional arguments or None for any)
 COMMANDS = {
     'query-status': ((), ()), 'stop': ((), ()), 'cont': ((), ()), 'query-version': ((), ()),
@@ -53,7 +54,7 @@ COMMANDS = {
         'fixed-iothread', 'writethrough')),
     'block-export-del': (('id',), ('mode',)),
     'object-add': (('qom-type', 'id'), None), 'object-del': (('id',), ()),
-    'blockdev-add': (('driver',), _NBD_OPTS), 'blockdev-del': (('node-name',), ()),
+    'blockdev-add': (('driver',), _BLOCKDEV_OPTS), 'blockdev-del': (('node-name',), ()),
     'blockdev-mirror': (('device', 'target', 'sync'), (
         'job-id', 'replaces', 'speed', 'granularity', 'buf-size', 'on-source-error',
         'on-target-error', 'filter-node-name', 'copy-mode', 'auto-finalize',
