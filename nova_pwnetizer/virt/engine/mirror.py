@@ -16,6 +16,7 @@ the switch-over).  At switch-over (source paused) a soft
 before the migration finishes, as libvirt does it.
 """
 
+import functools
 import logging
 
 from nova_pwnetizer.virt.engine import exception
@@ -108,14 +109,22 @@ class DiskCopy:
                 and e.data.get('id') == x,
                 self.timeout, 'NBD export %s to close' % export, since=since)
             self._exports.remove(export)
+        self._remove_server(self.clone.qmp)
+
+    def _remove_server(self, qmp):
+        """Remove the writer nodes, the I/O thread and the NBD server.
+
+        ``qmp`` runs each command on the clone (raising, or logging for
+        the rollback); the exports must be gone already.
+        """
         for node in list(self._writers):
-            self.clone.qmp('blockdev-del', **{'node-name': node})
+            qmp('blockdev-del', **{'node-name': node})
             self._writers.remove(node)
         if self._iothread:
-            self.clone.qmp('object-del', id=IOTHREAD)
+            qmp('object-del', id=IOTHREAD)
             self._iothread = False
         if self._server:
-            self.clone.qmp('nbd-server-stop')
+            qmp('nbd-server-stop')
             self._server = False
 
     # -- source side -------------------------------------------------------
@@ -241,12 +250,7 @@ class DiskCopy:
         if self.clone is not None and self.clone.is_active():
             for export in list(self._exports):
                 self._safe(self.clone, 'block-export-del', id=export, mode='hard')
-            for node in self._writers:
-                self._safe(self.clone, 'blockdev-del', **{'node-name': node})
-            if self._iothread:
-                self._safe(self.clone, 'object-del', id=IOTHREAD)
-            if self._server:
-                self._safe(self.clone, 'nbd-server-stop')
+            self._remove_server(functools.partial(self._safe, self.clone))
         self._exports = []
         self._writers = []
         self._iothread = False
