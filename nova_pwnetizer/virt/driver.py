@@ -10,7 +10,8 @@ unchanged; a clone is spawned by :class:`~.clone_spawn.CloneSpawn`.  The
 driver also serves the clone coordination endpoint (:mod:`.manager`) and
 reports the ``pwnetizer`` stat that the CloneHostFilter looks for.
 While one of its instances is being cloned, the pause and resume of the
-switch-over are not passed on to Nova's compute manager.
+switch-over are not passed on to Nova's compute manager, and a clone's
+later live migration sends no incoming migration arguments of its own.
 """
 
 import libvirt
@@ -24,6 +25,7 @@ import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 from nova_pwnetizer.scheduler import filters
 from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import manager
+from nova_pwnetizer.virt import migratable_guest
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -73,6 +75,13 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
         if paused:
             super().emit_event(virtevent.LifecycleEvent(
                 source_uuid, virtevent.EVENT_LIFECYCLE_PAUSED))
+
+    def _live_migration_operation(self, context, instance, dest, block_migration,
+                                  migrate_data, guest, device_names):
+        # (a clone's live XML still has its -incoming: migratable_guest)
+        return super()._live_migration_operation(
+            context, instance, dest, block_migration, migrate_data,
+            migratable_guest.MigratableGuest(guest), device_names)
 
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)

@@ -147,6 +147,31 @@ def test_persistent_drops_empty_commandline():
     assert persistent.find('{%s}commandline' % domainxml.NS_QEMU) is None
 
 
+def _qemu_args(tree):
+    return [a.get('value') for a in tree.iterfind('{%s}commandline/{%s}arg'
+                                                  % (domainxml.NS_QEMU, domainxml.NS_QEMU))]
+
+
+def test_without_incoming_keeps_other_args_and_the_rest():
+    _, incoming = _incoming()
+    live = domainxml.tostring(incoming)
+    stripped = domainxml.parse(domainxml.without_incoming(live))
+    assert _qemu_args(stripped) == ['-s']
+    assert stripped.find('uuid').text == incoming.find('uuid').text
+    assert len(stripped.find('devices')) == len(incoming.find('devices'))
+    # a domain without the engine's arguments is returned as it was
+    assert domainxml.without_incoming(SOURCE) == SOURCE
+    again = domainxml.without_incoming(domainxml.tostring(stripped))
+    assert _qemu_args(domainxml.parse(again)) == ['-s']
+
+
+def test_without_incoming_removes_only_a_trailing_pair():
+    # Only a trailing "-incoming URI" pair is the engine's; a lone arg stays.
+    xml = ("<domain xmlns:qemu='%s'><name>a</name><qemu:commandline>"
+           "<qemu:arg value='-incoming'/></qemu:commandline></domain>" % domainxml.NS_QEMU)
+    assert _qemu_args(domainxml.parse(domainxml.without_incoming(xml))) == ['-incoming']
+
+
 def test_final_interface_changes_model_and_drops_virtio_tuning():
     source = domainxml.parse(SOURCE)
     iface = domainxml.final_interface(domainxml.interfaces(source)[0], '52:54:00:00:00:01',

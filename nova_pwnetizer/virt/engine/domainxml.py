@@ -208,17 +208,41 @@ def set_metadata(tree, metadata_xml):
     metadata.append(element)
 
 
-def build_persistent(incoming_tree, final_interfaces, metadata_xml=None):
-    """The clone's persistent XML from its incoming XML and final NICs."""
-    tree = copy.deepcopy(incoming_tree)
+def _incoming_args(tree):
+    """The trailing ``-incoming URI`` pair that :func:`build_incoming`
+    added to <qemu:commandline>, or ()."""
     cmdline = tree.find('{%s}commandline' % NS_QEMU)
-    if cmdline is not None:
-        args = cmdline.findall('{%s}arg' % NS_QEMU)
-        if len(args) >= 2 and args[-2].get('value') == INCOMING_FLAG:
-            cmdline.remove(args[-2])
-            cmdline.remove(args[-1])
+    args = cmdline.findall('{%s}arg' % NS_QEMU) if cmdline is not None else []
+    if len(args) >= 2 and args[-2].get('value') == INCOMING_FLAG:
+        return tuple(args[-2:])
+    return ()
+
+
+def strip_incoming(tree: etree._Element) -> etree._Element:
+    """Remove, in place, the incoming migration arguments that
+    :func:`build_incoming` added (and the then empty <qemu:commandline>):
+    a running clone's live XML keeps them, and a domain started from it
+    (a later live migration's destination) must not."""
+    args = _incoming_args(tree)
+    if args:
+        cmdline = args[0].getparent()
+        for arg in args:
+            cmdline.remove(arg)
         if len(cmdline) == 0:
             tree.remove(cmdline)
+    return tree
+
+
+def without_incoming(xml: str) -> str:
+    """``xml`` without the clone's incoming migration arguments (``xml``
+    itself where it has none)."""
+    tree = parse(xml)
+    return tostring(strip_incoming(tree)) if _incoming_args(tree) else xml
+
+
+def build_persistent(incoming_tree, final_interfaces, metadata_xml=None):
+    """The clone's persistent XML from its incoming XML and final NICs."""
+    tree = strip_incoming(copy.deepcopy(incoming_tree))
     devices = tree.find('devices')
     for old, new in zip(interfaces(tree), final_interfaces):
         devices.replace(old, copy.deepcopy(new))
