@@ -10,6 +10,11 @@
 # namespace (private /run/libvirt, /var/lib/libvirt, /etc/libvirt, ...) and
 # its own virtlogd/libvirtd, reachable at
 #   qemu+unix:///system?socket=/var/lib/pwnetizer/host2/run/libvirt-sock
+#
+# Each test host is a machine of its own to what runs on it
+# (tools/host-identity.sh): its own host name, /etc/pki (a test CA's host
+# certificate), /etc/ssh (sshd on its address; Nova's resize and cold
+# migration copy over SSH) and /etc/libvirt, under /etc/netns/NETNS.
 set -euo pipefail
 
 PWN_NETNS=${PWN_NETNS:-pwnetizer}
@@ -20,8 +25,13 @@ PWN_BRIDGE_CIDR=${PWN_BRIDGE_CIDR:-10.213.0.1/16}
 PWN_DHCP_RANGE=${PWN_DHCP_RANGE:-10.213.1.1,10.213.254.254,255.255.0.0,10m}
 PWN_STATE_DIR=${PWN_STATE_DIR:-/var/lib/pwnetizer}
 PWN_HOSTS=${PWN_HOSTS:-2}
+PWN_HOST1_NAME=${PWN_HOST1_NAME:-pwn-host1}
+PWN_HOST2_NAME=${PWN_HOST2_NAME:-pwn-host2}
+PWN_HOST2_NETNS=pwnhost2
 
 log() { echo "setup-host: $*" >&2; }
+# shellcheck source=tools/host-identity.sh
+source "$(dirname "$0")/host-identity.sh"
 
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }
 
@@ -29,8 +39,12 @@ install_packages() {
     local want=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
                 libvirt-clients libvirt-dev pkg-config)
     # chromium: the Horizon action's browser test (headless, DevTools protocol)
+    # fdisk, syslinux, mtools: the whole-disk guest images; openssh: SSH
+    # between the test hosts; genisoimage: Nova's config drives
     local extra=(dnsmasq-base iproute2 iputils-ping busybox-static kmod cpio
-                 dosfstools e2fsprogs curl shellcheck chromium)
+                 dosfstools e2fsprogs curl shellcheck chromium fdisk syslinux
+                 syslinux-common mtools openssh-server openssh-client openssl
+                 genisoimage)
     local missing=()
     for p in "${want[@]}" "${extra[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -70,9 +84,12 @@ set_conf() {  # set_conf FILE KEY VALUE: replace or append "KEY = VALUE"
 configure_libvirt() {
     getent group kvm >/dev/null || groupadd -r kvm
     getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
-    local qc=/etc/libvirt/qemu.conf
+    ensure_host_identity "$PWN_NETNS" "$PWN_HOST1_NAME" "${PWN_BRIDGE_CIDR%/*}"
+    local qc
+    qc=$(host_etc "$PWN_NETNS")/libvirt/qemu.conf
     # Test hosts run QEMU as root without a security driver; a production
-    # host keeps Debian's defaults (see README, "Host requirements").
+    # host keeps Debian's defaults (see README, "Host requirements").  The
+    # machine's own /etc/libvirt is left as it is.
     set_conf "$qc" user '"root"'
     set_conf "$qc" group '"root"'
     set_conf "$qc" security_driver '"none"'
@@ -96,7 +113,7 @@ setup_netns() {
                 --dhcp-authoritative --no-ping --log-dhcp
                 --log-facility="$PWN_STATE_DIR/dnsmasq.log")
     local pidf=$PWN_STATE_DIR/dnsmasq.pid argsf=$PWN_STATE_DIR/dnsmasq.args
-    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+    if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then
         [ "$(cat "$argsf" 2>/dev/null)" = "${args[*]}" ] && return 0
         kill "$(cat "$pidf")"; sleep 0.2
     fi
@@ -113,22 +130,29 @@ ensure_address() {  # ensure_address NETNS CIDR: the bridge has exactly that add
 
 netns_of() { readlink "/proc/$1/ns/net" 2>/dev/null || true; }
 
-start_daemon() {  # start_daemon NAME PIDFILE
+start_daemon() {  # start_daemon NAME PIDFILE: in the first test host's namespaces
     local name=$1 pidf=$2 pid
-    if [ -f "$pidf" ] && pid=$(cat "$pidf") && kill -0 "$pid" 2>/dev/null; then
+    if [ -f "$pidf" ] && pid=$(cat "$pidf") && alive "$pid"; then
         return 0
     fi
     log "starting $name"
-    ip netns exec "$PWN_NETNS" "$name" -d
+    ip netns exec "$PWN_NETNS" unshare --uts sh -c "hostname '$PWN_HOST1_NAME' && exec $name -d"
+}
+
+stop_pid() {  # stop_pid PID: TERM, wait until it is gone (libvirt gives its drivers 30 s)
+    kill "$1" 2>/dev/null || true
+    for _ in $(seq 600); do alive "$1" || return 0; sleep 0.1; done
+    kill -9 "$1" 2>/dev/null || true
 }
 
 start_daemons() {
     start_daemon virtlogd /run/virtlogd.pid
     local pid
-    if [ -f /run/libvirtd.pid ] && pid=$(cat /run/libvirtd.pid) && kill -0 "$pid" 2>/dev/null \
-        && [ "$(netns_of "$pid")" != "$(ip netns exec "$PWN_NETNS" readlink /proc/self/ns/net)" ]; then
-        log "libvirtd ($pid) runs outside netns $PWN_NETNS; restarting it there"
-        kill "$pid"; for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if [ -f /run/libvirtd.pid ] && pid=$(cat /run/libvirtd.pid) && alive "$pid" \
+        && { [ "$(netns_of "$pid")" != "$(ip netns exec "$PWN_NETNS" readlink /proc/self/ns/net)" ] \
+             || [ "$(hostname_of "$pid")" != "$PWN_HOST1_NAME" ]; }; then
+        log "libvirtd ($pid) runs outside the first test host ($PWN_NETNS, $PWN_HOST1_NAME); restarting it there"
+        stop_pid "$pid"
     fi
     start_daemon libvirtd /run/libvirtd.pid
     for _ in $(seq 100); do
@@ -141,7 +165,7 @@ start_daemons() {
 host2_uri() { echo "qemu+unix:///system?socket=$PWN_STATE_DIR/host2/run/libvirt-sock"; }
 
 setup_second_host() {
-    local ns=pwnhost2 dir=$PWN_STATE_DIR/host2
+    local ns=$PWN_HOST2_NETNS dir=$PWN_STATE_DIR/host2
     ip netns list | grep -qw "$ns" || ip netns add "$ns"
     ip netns exec "$ns" ip link set lo up
     if ! ip netns exec "$ns" ip link show "$PWN_BRIDGE" >/dev/null 2>&1; then
@@ -161,22 +185,27 @@ setup_second_host() {
     ip netns exec "$PWN_NETNS" ip link set pwnlink2 up
     ip netns exec "$ns" ip link set pwnlink2p up
 
-    local pidf=$dir/libvirtd.pid
-    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
-        return 0
+    # its own /etc/libvirt: the first host's configuration (qemu.conf above)
+    if [ ! -d "$(host_etc "$ns")/libvirt" ]; then
+        mkdir -p "$(host_etc "$ns")"
+        cp -a "$(host_etc "$PWN_NETNS")/libvirt" "$(host_etc "$ns")/libvirt"
     fi
-    log "starting the second test host (netns $ns)"
+    ensure_host_identity "$ns" "$PWN_HOST2_NAME" "${PWN_BRIDGE_CIDR%.*/*}.2"
+    local pidf=$dir/libvirtd.pid pid
+    if [ -f "$pidf" ] && pid=$(cat "$pidf") && alive "$pid"; then
+        [ "$(hostname_of "$pid")" = "$PWN_HOST2_NAME" ] && return 0
+        log "the second test host's libvirtd ($pid) is not $PWN_HOST2_NAME; restarting it"
+        stop_pid "$pid"
+        [ -f "$dir/virtlogd.pid" ] && stop_pid "$(cat "$dir/virtlogd.pid")"
+    fi
+    log "starting the second test host (netns $ns, $PWN_HOST2_NAME)"
     mkdir -p "$dir"/{run,lib,log,cache}
-    if [ ! -d "$dir/etc" ]; then
-        cp -a /etc/libvirt "$dir/etc"
-        rm -rf "$dir/etc/qemu/"*.xml "$dir/etc/qemu/autostart" "$dir/etc/storage" \
-               "$dir/etc/qemu/networks/autostart"
-    fi
     mkdir -p "$dir"/lib/{qemu,images,boot,dnsmasq,network}
-    ip netns exec "$ns" unshare -m --propagation private sh -ec "
+    # (ip netns exec binds the host's own /etc/{pki,ssh,libvirt} over /etc)
+    ip netns exec "$ns" unshare -m -u --propagation private sh -ec "
+        hostname '$PWN_HOST2_NAME'
         mount --bind '$dir/run' /run/libvirt
         mount --bind '$dir/lib' /var/lib/libvirt
-        mount --bind '$dir/etc' /etc/libvirt
         mount --bind '$dir/log' /var/log/libvirt
         mount --bind '$dir/cache' /var/cache/libvirt
         virtlogd -d -p '$dir/virtlogd.pid'
@@ -195,5 +224,9 @@ start_daemons
 log "ready: $(virsh -c qemu:///system version | tr '\n' ' ')"
 if [ "$PWN_HOSTS" -ge 2 ]; then
     setup_second_host
-    log "second host ready: $(host2_uri)"
+    host_trust "$PWN_HOST1_NAME:${PWN_BRIDGE_CIDR%/*}:$PWN_NETNS" \
+               "$PWN_HOST2_NAME:${PWN_BRIDGE_CIDR%.*/*}.2:$PWN_HOST2_NETNS"
+    start_sshd "$(cat /run/libvirtd.pid)" "${PWN_BRIDGE_CIDR%/*}"
+    start_sshd "$(cat "$PWN_STATE_DIR/host2/libvirtd.pid")" "${PWN_BRIDGE_CIDR%.*/*}.2"
+    log "second host ready: $(host2_uri); hosts $PWN_HOST1_NAME and $PWN_HOST2_NAME trust each other over SSH"
 fi

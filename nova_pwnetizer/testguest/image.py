@@ -7,7 +7,8 @@ import subprocess
 
 FILES = os.path.join(os.path.dirname(__file__), 'files')
 DEFAULT_CACHE = os.environ.get('PWN_CACHE_DIR', '/var/cache/pwnetizer')
-_INPUTS = ('build-guest.sh', 'init.sh', 'udhcpc.sh', 'pwn-dirty.c', 'pwn-devices.sh')
+_INPUTS = ('build-guest.sh', 'whole-disk.sh', 'init.sh', 'udhcpc.sh', 'pwn-dirty.c',
+           'pwn-devices.sh')
 
 
 class GuestImage:
@@ -18,6 +19,8 @@ class GuestImage:
         self.kernel = os.path.join(directory, 'vmlinuz')
         self.initrd = os.path.join(directory, 'initrd.img')
         self.base_disk = os.path.join(directory, 'base.qcow2')
+        #: the same guest as a whole-disk image (boot loader, partitions)
+        self.whole_disk = os.path.join(directory, 'disk.qcow2')
         self.manifest_path = os.path.join(directory, 'manifest.json')
 
     @property
@@ -27,7 +30,8 @@ class GuestImage:
 
     def is_complete(self):
         return all(os.path.exists(p) for p in
-                   (self.kernel, self.initrd, self.base_disk, self.manifest_path))
+                   (self.kernel, self.initrd, self.base_disk, self.whole_disk,
+                    self.manifest_path))
 
 
 def build_key():

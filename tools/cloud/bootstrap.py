@@ -1,8 +1,9 @@
 """Fill the test cloud (tools/cloud/up.sh) once its APIs run; idempotent.
 
 Service users, services and endpoints, the ``demo`` project and user, the
-flavor ``pwn.tiny``, the project's test guest (kernel, initrd and disk
-images in Glance, declaring the NIC models a clone may get), both compute
+flavors ``pwn.tiny`` and ``pwn.small`` (to resize to), the project's test
+guest (a whole-disk image in Glance, declaring the NIC models a clone may
+get), both compute
 hosts discovered, the demo and alt projects' own network ``pwn-net`` (a
 VLAN of physnet1, DHCP on); writes ``openrc-admin``,
 ``openrc-demo`` and ``clouds.yaml`` (clouds ``pwn-admin``, ``pwn-demo``, ``pwn-alt``).
@@ -32,14 +33,13 @@ ENDPOINTS = {   # service name: (type, url)
     'neutron': ('network', 'http://127.0.0.1:9696'),
 }
 FLAVOR = 'pwn.tiny'
+# name: (RAM MiB, vCPUs, disk GiB); the second is what resize tests go to
+FLAVORS = {FLAVOR: (256, 1, 1), 'pwn.small': (320, 1, 2)}
 NETWORK = 'pwn-net'
 SUBNET_CIDR = '10.214.0.0/24'
 # The NIC models the test guest has drivers for: a clone gets the one
 # least used in its family (nova_pwnetizer.virt.image_models).
 VIF_MODELS = 'virtio,e1000,rtl8139'
-# The test guest's kernel command line: console on ttyS0 (Nova's console
-# log), a tick every 200 ms.
-CMDLINE = 'console=ttyS0 loglevel=5 pwn.tick_us=200000'
 
 
 def log(msg):
@@ -142,41 +142,35 @@ def wait(what, check, timeout):
         time.sleep(1)
 
 
-def flavor(nova):
-    for f in nova.flavors.list(is_public=None):
-        if f.name == FLAVOR:
-            return f
-    return nova.flavors.create(FLAVOR, ram=256, vcpus=1, disk=1, is_public=True)
+def flavors(nova):
+    have = {f.name for f in nova.flavors.list(is_public=None)}
+    for name, (ram, vcpus, disk) in FLAVORS.items():
+        if name not in have:
+            nova.flavors.create(name, ram=ram, vcpus=vcpus, disk=disk, is_public=True)
 
 
 def images(glance):
+    """The test guest as one whole-disk image (boot loader, partitions)."""
     guest = guest_image.ensure_image(log=log)
     name = 'pwn-testguest-' + os.path.basename(guest.directory).split('-', 1)[1]
-    found = {i['name']: i for i in glance.images.list()
-             if i['name'].startswith(name) and i['status'] == 'active'}
-    if name in found:
-        return found[name]
+    found = [i for i in glance.images.list() if i['name'] == name and i['status'] == 'active']
+    if found:
+        return found[0]
     for stale in glance.images.list():
-        if stale['name'].startswith(name):
+        if stale['name'].startswith('pwn-testguest-'):
             glance.images.delete(stale['id'])
-
-    def upload(suffix, path, disk_format, container_format, **props):
-        image = glance.images.create(name=name + suffix, disk_format=disk_format,
-                                     container_format=container_format,
-                                     visibility='public', **props)
-        with open(path, 'rb') as f:
-            glance.images.upload(image['id'], f)
-        return image['id']
-
-    kernel = upload('-kernel', guest.kernel, 'aki', 'aki')
-    ramdisk = upload('-initrd', guest.initrd, 'ari', 'ari')
-    upload('', guest.base_disk, 'qcow2', 'bare', kernel_id=kernel, ramdisk_id=ramdisk,
-           os_command_line=CMDLINE, hw_machine_type='pc', hw_disk_bus='virtio',
-           hw_vif_model='virtio', pwnetizer_hw_vif_models=VIF_MODELS,
-           pwnetizer_testguest='1')
+    image = glance.images.create(
+        name=name, disk_format='qcow2', container_format='bare', visibility='public',
+        os_type='linux', hw_architecture='x86_64', hw_machine_type='pc',
+        hw_disk_bus='virtio', hw_vif_model='virtio', hw_qemu_guest_agent='no',
+        # busybox has no ACPI power-button handler: Nova's clean shutdown
+        # (resize, cold migration, stop) would wait its whole timeout
+        os_shutdown_timeout='3',
+        pwnetizer_hw_vif_models=VIF_MODELS, pwnetizer_testguest='1')
+    with open(guest.whole_disk, 'rb') as f:
+        glance.images.upload(image['id'], f)
     log('uploaded the test guest as image %s' % name)
-    return glance.images.get(next(i['id'] for i in glance.images.list()
-                                  if i['name'] == name))
+    return glance.images.get(image['id'])
 
 
 def tenant_network(password, project):
@@ -225,7 +219,7 @@ def main():
     image = images(glance)
     nova = nova_client.Client('2.95', session=admin)
     wait('nova-api', lambda: nova.flavors.list() is not None, 180)
-    flavor(nova)
+    flavors(nova)
 
     def computes():
         services = [s for s in nova.services.list(binary='nova-compute') if s.state == 'up']

@@ -40,6 +40,7 @@ die() { log "$*"; exit 1; }
 
 venv_bin() { echo "$PWN_CLOUD_VENV/bin/$1"; }
 
+host1_libvirtd_pid() { cat /run/libvirtd.pid; }
 host2_libvirtd_pid() { cat "$PWN_HOST2_DIR/libvirtd.pid"; }
 
 pidfile_of() { echo "$PWN_CLOUD_RUN/$1.pid"; }

@@ -16,11 +16,8 @@ PWN_PHYSNET=physnet1
 PWN_VLAN_RANGE=100:199
 
 host_ns() {  # host_ns N: the command prefix that enters compute host N, in HOST_NS
-    if [ "$1" = 1 ]; then
-        HOST_NS=(ip netns exec "$PWN_HOST1_NETNS")
-    else
-        HOST_NS=(nsenter -t "$(host2_libvirtd_pid)" -m -n)
-    fi
+    # (the namespaces of its libvirtd: network, mount with its own /etc, UTS)
+    HOST_NS=(nsenter -t "$(host"$1"_libvirtd_pid)" -m -n -u)
 }
 
 in_host() {  # in_host N COMMAND...: run COMMAND in compute host N's namespaces

@@ -209,6 +209,16 @@ configure_nova() {
     iniset "$c" workarounds disable_rootwrap true
     iniset "$c" libvirt virt_type qemu
     iniset "$c" libvirt cpu_mode none
+    # resize and cold migration copy the disks over SSH between the hosts
+    # (each host's /etc/ssh: tools/host-identity.sh)
+    iniset "$c" libvirt remote_filesystem_transport ssh
+    # Live migration: the destination's os-vif makes the OVS port before
+    # QEMU's tap exists; with OVS's userspace datapath (netdev) that port
+    # has no ofport, so the agent never wires it and Neutron never sends
+    # network-vif-plugged: Nova waited vif_plugging_timeout and aborted
+    # (measured here).  Nova's option help names this case; the port is
+    # wired when the tap appears, during the migration.
+    iniset "$c" compute live_migration_wait_for_vif_plug false
     iniset "$c" vnc enabled false
     iniset "$c" compute cpu_allocation_ratio 16
     iniset "$c" DEFAULT ram_allocation_ratio 4
@@ -339,12 +349,13 @@ start_all() {
     local cpu=(--config-file "$e/nova/nova-cpu.conf")
     # The computes run the clone engine, which resumes the source when the
     # switch-over completes: not niced (the guests' QEMU are not either).
-    NICE=0 start_service nova-compute-1 ip netns exec "$PWN_HOST1_NETNS" env PWN_CODE="$code" \
-        "$v/python" "$PWN_TOP/tools/cloud/nova_compute.py" "${cpu[@]}" \
-        --config-file "$e/nova/nova-host1.conf"
-    NICE=0 start_service nova-compute-2 nsenter -t "$(host2_libvirtd_pid)" -m -n env PWN_CODE="$code" \
-        "$v/python" "$PWN_TOP/tools/cloud/nova_compute.py" "${cpu[@]}" \
-        --config-file "$e/nova/nova-host2.conf"
+    # Each in the namespaces of its host's libvirtd: its network, its own
+    # /etc (pki, ssh, libvirt), its host name (which libvirt reports and
+    # Nova names the compute node after).
+    NICE=0 start_service nova-compute-1 nsenter -t "$(host1_libvirtd_pid)" -m -n -u \
+        env PWN_CODE="$code" "$v/nova-compute" "${cpu[@]}" --config-file "$e/nova/nova-host1.conf"
+    NICE=0 start_service nova-compute-2 nsenter -t "$(host2_libvirtd_pid)" -m -n -u \
+        env PWN_CODE="$code" "$v/nova-compute" "${cpu[@]}" --config-file "$e/nova/nova-host2.conf"
     wait_http "http://127.0.0.1:$PWN_PORTS_PLACEMENT/" 180 placement
     wait_http "http://127.0.0.1:$PWN_PORTS_GLANCE/" 180 glance
     wait_http "http://127.0.0.1:$PWN_PORTS_NOVA/" 180 nova-api
@@ -364,7 +375,7 @@ main() {
     # a change of any service's configuration, or of the cloud's own
     # Python pieces (nsproxy, wrappers), restarts the services
     PWN_CONF_HASH=$( (find "$PWN_CLOUD_ETC" -name '*.conf' -o -name '*.ini' | sort; \
-                      ls "$PWN_TOP"/tools/cloud/{nsproxy,nova_compute,cloud_wsgi}.py) \
+                      ls "$PWN_TOP"/tools/cloud/{nsproxy,cloud_wsgi}.py) \
                     | xargs cat | sha256sum | cut -c1-12)
     ensure_databases
     host2_mounts

@@ -2,7 +2,11 @@
 # Build the pwnetizer test guest from Debian packages only: a Debian
 # linux-image kernel and a busybox initramfs that runs the clone test
 # workload.  Usage: build-guest.sh OUTPUT_DIR
-# Produces OUTPUT_DIR/{vmlinuz,initrd.img,base.qcow2,manifest.json}.
+# Produces OUTPUT_DIR/{vmlinuz,initrd.img,base.qcow2,manifest.json} (the
+# kernel and initrd booted directly, with a blank disk for the records)
+# and OUTPUT_DIR/disk.qcow2, the same guest as a whole-disk image that
+# boots by itself (boot loader, kernel and initrd on partition 1, the
+# records on partition 2), as tenants' cloud images do.
 set -euo pipefail
 
 out=${1:?usage: build-guest.sh OUTPUT_DIR}
@@ -63,6 +67,9 @@ cp kernel/boot/vmlinuz-"$kver" "$out/vmlinuz"
 cp initrd.img "$out/initrd.img"
 rm -f "$out/base.qcow2"
 qemu-img create -q -f qcow2 "$out/base.qcow2" "${PWN_GUEST_DISK_SIZE:-256M}"
+# Console on ttyS0 (Nova's console log), a tick every 200 ms.
+bash "$here/whole-disk.sh" "$out/disk.qcow2" "$out/vmlinuz" "$out/initrd.img" \
+    "console=ttyS0 loglevel=5 pwn.tick_us=200000 pwn.records=2" 32 --blank 64
 bbver=$(dpkg-deb -f busybox-static_*.deb Version)
 cat > "$out/manifest.json" <<JSON
 {"kernel_package": "$kpkg", "kernel_version": "$kver", "busybox_version": "$bbver",

@@ -3,7 +3,8 @@
 # driver the randomizer may choose, brings up every NIC (hot-plugged ones
 # too) with DHCP, answers a command agent on the second serial port and
 # runs the clone workload: an in-memory counter and numbered records on
-# the first disk, both reported on the console (first serial port).
+# the first disk (on the whole-disk image: its partition pwn.records=N),
+# both reported on the console (first serial port).
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -65,10 +66,11 @@ agent() {  # one shell command a line on ttyS1; output ends with @@END rc
     done
 }
 
-find_disk() {
+find_disk() {  # the records' device: the first disk, or its partition pwn.records=N
+    part=$(arg records '')
     for _ in $(seq 100); do
         for d in vda sda hda vdb sdb; do
-            [ -b "/dev/$d" ] && { echo "/dev/$d"; return; }
+            [ -b "/dev/$d$part" ] && { echo "/dev/$d$part"; return; }
         done
         sleep 0.1
     done
