@@ -40,11 +40,12 @@ install_packages() {
                 libvirt-clients libvirt-dev pkg-config)
     # chromium: the Horizon action's browser test (headless, DevTools protocol)
     # fdisk, syslinux, mtools: the whole-disk guest images; openssh: SSH
-    # between the test hosts; genisoimage: Nova's config drives
+    # between the test hosts; genisoimage: Nova's config drives; debootstrap:
+    # the Debian cloud image
     local extra=(dnsmasq-base iproute2 iputils-ping busybox-static kmod cpio
                  dosfstools e2fsprogs curl shellcheck chromium fdisk syslinux
                  syslinux-common mtools openssh-server openssh-client openssl
-                 genisoimage)
+                 genisoimage debootstrap)
     local missing=()
     for p in "${want[@]}" "${extra[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -14,7 +14,9 @@ SCRIPTS = sorted(glob.glob(os.path.join(TOP, 'tools', '*.sh'))
     os.path.join(TOP, '.ci', 'run'),
     os.path.join(TOP, 'devstack', 'plugin.sh'),
     os.path.join(TOP, 'devstack', 'settings'),
-    os.path.join(TOP, 'devstack', 'lib', 'pwnetizer')]
+    os.path.join(TOP, 'devstack', 'lib', 'pwnetizer')] + [
+    os.path.join(TOP, 'nova_pwnetizer', 'testguest', 'files', name)
+    for name in ('build-guest.sh', 'whole-disk.sh', 'build-debian.sh')]
 
 
 @pytest.mark.parametrize('script', SCRIPTS, ids=lambda p: os.path.relpath(p, TOP))

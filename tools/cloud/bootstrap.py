@@ -1,9 +1,9 @@
 """Fill the test cloud (tools/cloud/up.sh) once its APIs run; idempotent.
 
 Service users, services and endpoints, the ``demo`` project and user, the
-flavors ``pwn.tiny`` and ``pwn.small`` (to resize to), the project's test
-guest (a whole-disk image in Glance, declaring the NIC models a clone may
-get), both compute
+flavors ``pwn.tiny``, ``pwn.small`` (to resize to) and ``pwn.debian``, the
+project's test guest and a Debian 12 cloud image (whole-disk images in
+Glance, declaring the NIC models a clone may get), both compute
 hosts discovered, the demo and alt projects' own network ``pwn-net`` (a
 VLAN of physnet1, DHCP on); writes ``openrc-admin``,
 ``openrc-demo`` and ``clouds.yaml`` (clouds ``pwn-admin``, ``pwn-demo``, ``pwn-alt``).
@@ -34,7 +34,8 @@ ENDPOINTS = {   # service name: (type, url)
 }
 FLAVOR = 'pwn.tiny'
 # name: (RAM MiB, vCPUs, disk GiB); the second is what resize tests go to
-FLAVORS = {FLAVOR: (256, 1, 1), 'pwn.small': (320, 1, 2)}
+FLAVORS = {FLAVOR: (256, 1, 1), 'pwn.small': (320, 1, 2),
+           'pwn.debian': (512, 1, 3)}     # the Debian cloud image: 2.3 GiB
 NETWORK = 'pwn-net'
 SUBNET_CIDR = '10.214.0.0/24'
 # The NIC models the test guest has drivers for: a clone gets the one
@@ -149,28 +150,48 @@ def flavors(nova):
             nova.flavors.create(name, ram=ram, vcpus=vcpus, disk=disk, is_public=True)
 
 
-def images(glance):
-    """The test guest as one whole-disk image (boot loader, partitions)."""
-    guest = guest_image.ensure_image(log=log)
-    name = 'pwn-testguest-' + os.path.basename(guest.directory).split('-', 1)[1]
+def upload_image(glance, prefix, key, path, **properties):
+    """The image ``prefix + key`` in Glance (public), uploaded from ``path``
+    unless there; older ones of that prefix are deleted."""
+    name = prefix + key
     found = [i for i in glance.images.list() if i['name'] == name and i['status'] == 'active']
     if found:
         return found[0]
     for stale in glance.images.list():
-        if stale['name'].startswith('pwn-testguest-'):
+        if stale['name'].startswith(prefix):
             glance.images.delete(stale['id'])
-    image = glance.images.create(
-        name=name, disk_format='qcow2', container_format='bare', visibility='public',
+    image = glance.images.create(name=name, disk_format='qcow2', container_format='bare',
+                                 visibility='public', **properties)
+    with open(path, 'rb') as f:
+        glance.images.upload(image['id'], f)
+    log('uploaded image %s' % name)
+    return glance.images.get(image['id'])
+
+
+def _key(directory):
+    return os.path.basename(directory).split('-', 1)[1]
+
+
+def images(glance):
+    """The test guest and the Debian 12 cloud image, both whole disks with
+    the properties real clouds' images carry; the test guest's image."""
+    guest = guest_image.ensure_image(log=log)
+    tiny = upload_image(
+        glance, 'pwn-testguest-', _key(guest.directory), guest.whole_disk,
         os_type='linux', hw_architecture='x86_64', hw_machine_type='pc',
         hw_disk_bus='virtio', hw_vif_model='virtio', hw_qemu_guest_agent='no',
         # busybox has no ACPI power-button handler: Nova's clean shutdown
         # (resize, cold migration, stop) would wait its whole timeout
         os_shutdown_timeout='3',
         pwnetizer_hw_vif_models=VIF_MODELS, pwnetizer_testguest='1')
-    with open(guest.whole_disk, 'rb') as f:
-        glance.images.upload(image['id'], f)
-    log('uploaded the test guest as image %s' % name)
-    return glance.images.get(image['id'])
+    debian = guest_image.ensure_debian_image(log=log)
+    upload_image(
+        glance, 'pwn-debian12-', _key(debian.directory), debian.disk,
+        os_type='linux', os_distro='debian', os_version='12', os_admin_user='debian',
+        hw_architecture='x86_64', hw_disk_bus='virtio', hw_vif_model='virtio',
+        hw_qemu_guest_agent='yes', pwnetizer_hw_vif_models=VIF_MODELS,
+        pwnetizer_cloudimage='debian12')
+    return tiny
 
 
 def tenant_network(password, project):

@@ -42,7 +42,7 @@ for m in "${modules[@]}"; do
     case "$path" in ""|"(builtin)"|*builtin*) continue ;; esac
     want+=("$m")
     for dep in $(modprobe -d kernel -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}'); do
-        rel=${dep#kernel/lib/modules/$kver/}
+        rel=${dep#kernel/lib/modules/"$kver"/}
         mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
         cp -n "$dep" "$root/lib/modules/$kver/$rel"
     done

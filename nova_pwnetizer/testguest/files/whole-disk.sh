@@ -13,7 +13,7 @@ out=${1:?usage: whole-disk.sh OUT KERNEL INITRD CMDLINE BOOT_MIB (ROOTFS | --bla
 kernel=$2 initrd=$3 cmdline=$4 boot_mib=$5
 shift 5
 if [ "${1:-}" = --blank ]; then
-    root_img= root_mib=${2:?--blank needs a size in MiB}
+    root_img='' root_mib=${2:?--blank needs a size in MiB}
 else
     root_img=${1:?a root file system image or --blank MIB}
     root_mib=$(( ($(stat -c %s "$root_img") + 1048575) / 1048576 ))
@@ -38,8 +38,12 @@ dd if="$mbr" of="$raw" bs=440 count=1 conv=notrunc status=none
 # Partition 1: FAT with the kernel, initrd and syslinux (its boot sector
 # records the partition's offset, so the MBR's chain load finds it).
 offset=$((start * 512))
-# (it warns that the file is larger than the partition: meant so)
-mkfs.vfat -n PWNBOOT --offset "$start" "$raw" $((boot_sectors / 2)) >/dev/null 2>&1
+# FAT16 whatever the disk's size (left to itself, mkfs.vfat picks the
+# type from the whole file's size: FAT32, too few clusters for the
+# partition, on large disks); its warning that the file is larger than
+# the file system is meant so.
+mkfs.vfat -F 16 -n PWNBOOT --offset "$start" "$raw" $((boot_sectors / 2)) 2>&1 \
+    | { grep -v -e 'block count mismatch' -e '^mkfs.fat [0-9]' || true; } >&2
 cat > "$work/syslinux.cfg" <<EOF
 DEFAULT linux
 PROMPT 0
