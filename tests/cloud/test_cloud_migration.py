@@ -23,10 +23,6 @@ DISK = re.compile(r'PWN DISK (\S+) last=(\d+)')
 BIGGER_FLAVOR = 'pwn.small'
 
 
-def _host(cloud, server_id):
-    return cloud.server(server_id, admin=True)['OS-EXT-SRV-ATTR:host']
-
-
 def _action(api, server_id, body, cloud):
     cloud.ok(api.post('/servers/%s/action' % server_id, json=body), 202, 204)
 
@@ -57,7 +53,7 @@ def _wait_moved(cloud, server_id, from_host, status='ACTIVE', timeout=600):
 def _live_migrate(cloud, server_id):
     """Live-migrate (block migration: no shared storage) to the other host;
     (seconds taken, new host)."""
-    before = _host(cloud, server_id)
+    before = cloud.host_of(server_id).name
     start = time.monotonic()
     _action(cloud.admin, server_id, {'os-migrateLive': {
         'host': None, 'block_migration': 'auto'}}, cloud)
@@ -92,7 +88,7 @@ def _wait_verify_and_confirm(cloud, api, server_id, from_host):
 
 def test_plain_server_live_cold_and_resize(cloud, servers):
     source = cloud.boot('pwn-mig-plain', servers, network=True)
-    first = _host(cloud, source['id'])
+    first = cloud.host_of(source['id']).name
     ticks = cloud.wait_ticks(source['id'], 5)
 
     # Live migration: the same running guest on the other host.
@@ -107,7 +103,7 @@ def test_plain_server_live_cold_and_resize(cloud, servers):
     _action(cloud.admin, source['id'], {'migrate': None}, cloud)
     _wait_verify_and_confirm(cloud, cloud.admin, source['id'], second)
     FIGURES['cold migration, plain server (s)'] = round(time.monotonic() - start, 1)
-    assert _host(cloud, source['id']) == first
+    assert cloud.host_of(source['id']).name == first
     _records_after_boot(cloud, source['id'], ticks[-1][1])
     ticks = cloud.ticks(source['id'])
 
@@ -133,7 +129,7 @@ def test_clone_live_migrates(cloud, servers):
     servers.append(clone_id)
     cloud.wait_status([clone_id])
     ticks = cloud.wait_ticks(clone_id, 3)
-    before = _host(cloud, clone_id)
+    before = cloud.host_of(clone_id).name
 
     took, after = _live_migrate(cloud, clone_id)
     FIGURES['live migration, clone (s)'] = round(took, 1)
