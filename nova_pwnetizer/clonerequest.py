@@ -88,6 +88,12 @@ class CloneRequest:
         return cls.from_hints(spec_obj.scheduler_hints)
 
 
+def is_reserved(key: str) -> bool:
+    """Whether ``key`` (of metadata or a scheduler hint) is the project's,
+    compared as MySQL compares keys: without case or surrounding blanks."""
+    return key.strip().lower().startswith(PREFIX)
+
+
 def family_of(metadata):
     """The family a server's metadata marks it with, or None."""
     return (metadata or {}).get(FAMILY_KEY)

@@ -34,7 +34,6 @@ import re
 from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging as messaging
-import webob
 import webob.dec
 
 from nova.compute import api as compute_api
@@ -45,7 +44,9 @@ from nova import objects
 from nova.objects import network_request
 from nova import policy as nova_policy
 
+from nova_pwnetizer.api import faults
 from nova_pwnetizer.api import policies
+from nova_pwnetizer.api import reserved_keys_middleware
 from nova_pwnetizer.api import schema
 from nova_pwnetizer import clonerequest
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
@@ -62,14 +63,6 @@ META_FAMILY = clonerequest.FAMILY_KEY
 _ACTION_PATH = re.compile(
     r'^(?:/v2(?:\.1)?)?(?:/(?P<project_id>[^/]+))?/servers/(?P<server_id>[^/]+)/action/?$')
 
-_FAULT_NAMES = {
-    400: 'badRequest',
-    403: 'forbidden',
-    404: 'itemNotFound',
-    409: 'conflictingRequest',
-}
-
-
 class Fault(Exception):
     def __init__(self, code, message):
         super().__init__(message)
@@ -77,17 +70,8 @@ class Fault(Exception):
         self.message = message
 
 
-def fault_response(code, message):
-    """A Nova fault body: ``{"badRequest": {"code": 400, "message": ...}}``."""
-    body = {_FAULT_NAMES.get(code, 'computeFault'): {'code': code, 'message': message}}
-    return _json_response(code, body)
-
-
-def _json_response(code, body):
-    response = webob.Response(status=code, content_type='application/json',
-                              charset='UTF-8')
-    response.text = json.dumps(body)
-    return response
+fault_response = faults.fault_response
+_json_response = faults.json_response
 
 
 def _exceptions(*names):
@@ -337,7 +321,8 @@ def _guest_order(instance, ports):
 def filter_factory(global_conf, **local_conf):
     """paste.deploy filter factory (``paste.filter_factory``)."""
     def _filter(application):
-        return CloneActionMiddleware(application)
+        return reserved_keys_middleware.ReservedKeysMiddleware(
+            CloneActionMiddleware(application))
     return _filter
 
 

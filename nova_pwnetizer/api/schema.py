@@ -29,7 +29,7 @@ DEFAULTS = {
 
 # Nova's own metadata keys (nova.api.validation.parameter_types.metadata),
 # less the reserved prefix.
-_METADATA_KEY = r'^(?!%s)[a-zA-Z0-9-_:. ]{1,255}$' % RESERVED_METADATA_PREFIX
+_METADATA_KEY = r'^(?![ ]*(?i:%s))[a-zA-Z0-9-_:. ]{1,255}$' % RESERVED_METADATA_PREFIX
 
 clone = {
     'type': 'object',
