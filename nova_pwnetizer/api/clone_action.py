@@ -10,11 +10,13 @@
 The filter creates ``count`` new servers of the source's project with the
 source's flavor, image, key, user data, networks (one NIC per source port,
 in the guest's order) and security groups, marked with the metadata
-``pwnetizer_source``, ``pwnetizer_family`` and ``pwnetizer_request``, and
-asks the scheduler for them with the signed clone request
-(:class:`nova_pwnetizer.clonerequest.CloneRequest`) as a scheduler hint; the
-pwnetizer compute driver of the chosen host then live-clones the source
-instead of booting the image.  Every other request goes to Nova untouched.
+``pwnetizer_source`` and ``pwnetizer_family`` (read-only to tenants: the
+reserved-key guard), each with its own signed clone contract in its system
+metadata (:mod:`nova_pwnetizer.objects.clone_contract`), and asks the
+scheduler for them with the signed clone placement as the one scheduler
+hint; the pwnetizer compute driver of the chosen host then live-clones the
+source instead of booting the image.  Every other request goes to Nova
+untouched.
 
 api-paste.ini::
 
@@ -30,13 +32,13 @@ api-paste.ini::
 
 import json
 import re
+import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging as messaging
 import webob.dec
 
-from nova.compute import api as compute_api
 from nova.compute import vm_states
 from nova import exception
 from nova.network import neutron
@@ -44,12 +46,16 @@ from nova import objects
 from nova.objects import network_request
 from nova import policy as nova_policy
 
+from nova_pwnetizer.api import contracting_compute
 from nova_pwnetizer.api import faults
 from nova_pwnetizer.api import policies
 from nova_pwnetizer.api import reserved_keys_middleware
 from nova_pwnetizer.api import schema
+from nova_pwnetizer import clone_secret
 from nova_pwnetizer import clonerequest
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
+from nova_pwnetizer.objects import clone_contract
+from nova_pwnetizer.objects import clone_placement
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -62,6 +68,7 @@ META_FAMILY = clonerequest.FAMILY_KEY
 # (with the version prefix when the filter runs outside the urlmap).
 _ACTION_PATH = re.compile(
     r'^(?:/v2(?:\.1)?)?(?:/(?P<project_id>[^/]+))?/servers/(?P<server_id>[^/]+)/action/?$')
+
 
 class Fault(Exception):
     def __init__(self, code, message):
@@ -113,7 +120,7 @@ class CloneActionMiddleware:
     @property
     def compute(self):
         if self._compute is None:
-            self._compute = compute_api.API()
+            self._compute = contracting_compute.ContractingAPI()
         return self._compute
 
     @property
@@ -180,24 +187,28 @@ class CloneActionMiddleware:
         self._check_source(context, instance)
 
         family = clonerequest.family_of(instance.metadata) or instance.uuid
-        request = clonerequest.CloneRequest(
-            source_uuid=instance.uuid, source_host=instance.host,
-            project_id=instance.project_id, family=family,
-            members=self._members(context, instance, family),
+        members = self._members(context, instance, family)
+        expires_at = int(time.time()) + CONF.pwnetizer.contract_ttl
+        secret = CONF.pwnetizer.clone_secret
+        template = clone_contract.CloneContract(
+            project_id=instance.project_id, source_uuid=instance.uuid,
+            source_host=instance.host, family=family, members=members,
             placement=args['placement'], randomize=args['randomize'],
-        ).sign(CONF.pwnetizer.clone_secret)
-        hints = request.to_hints()
+            expires_at=expires_at)
+        hints = clone_placement.ClonePlacement(
+            project_id=instance.project_id, source_uuid=instance.uuid, family=family,
+            members=members, placement=args['placement'],
+            expires_at=expires_at).to_hints(secret)
         requested_networks, security_groups = self._networks(context, instance)
 
         metadata = dict(args['metadata'])
         metadata.update({META_SOURCE: instance.uuid, META_FAMILY: family})
-        metadata.update(request.to_metadata())
         name = args['name'] or (instance.display_name or instance.uuid)[:249] + '-clone'
         kwargs = {}
         if instance.availability_zone:
             kwargs['availability_zone'] = instance.availability_zone
         instances, reservation_id = self._create(
-            context, instance.flavor, instance.image_ref,
+            context, template, secret, instance.flavor, instance.image_ref,
             min_count=count, max_count=count,
             display_name=name,
             display_description=instance.display_description,
@@ -234,9 +245,13 @@ class CloneActionMiddleware:
             raise Fault(403, error.format_message())
 
     def _check_source(self, context, instance):
-        if not CONF.pwnetizer.clone_secret:
-            raise Fault(409, 'Cloning is not enabled in this cloud: [pwnetizer] '
-                             'clone_secret is unset.')
+        weak = clone_secret.problem(CONF.pwnetizer.clone_secret)
+        if weak:
+            LOG.error('Clone actions are refused: [pwnetizer] clone_secret cannot sign '
+                      'clone contracts: %s (set a random one of at least %d '
+                      'characters on nova-api, nova-scheduler and the compute hosts)',
+                      weak, clone_secret.MIN_LENGTH)
+            raise Fault(409, 'Cloning is not enabled in this cloud.')
         if instance.project_id != context.project_id:
             # Nova creates servers in the caller's project; the compute host
             # refuses a clone in another project than its source's.
@@ -291,9 +306,9 @@ class CloneActionMiddleware:
                     groups.append(group)
         return objects.NetworkRequestList(objects=requests), _group_names(context, groups)
 
-    def _create(self, context, *args, **kwargs):
+    def _create(self, context, template, secret, *args, **kwargs):
         try:
-            return self.compute.create(context, *args, **kwargs)
+            return self.compute.create_clones(context, template, secret, *args, **kwargs)
         except _CREATE_FORBIDDEN as error:
             raise Fault(403, error.format_message())
         except _CREATE_GONE as error:

@@ -10,10 +10,23 @@ GROUP = engine.GROUP
 
 OPTS = [
     cfg.StrOpt('clone_secret', secret=True,
-               help='Secret shared by nova-api and the compute hosts that run the '
-                    'pwnetizer driver; the API signs the clone requests it makes '
-                    'with it and the compute hosts refuse clone requests that do '
-                    'not verify. Clone actions are refused while it is unset.'),
+               help='Secret shared by nova-api, nova-scheduler and the compute hosts '
+                    'that run the pwnetizer driver. The API signs each clone '
+                    'contract and clone placement with it; the scheduler and the '
+                    'compute hosts refuse what does not verify. At least 32 '
+                    'characters, random (e.g. "openssl rand -hex 32"): while it is '
+                    'unset, shorter or a well-known default, clone actions are '
+                    'refused with 409 and an error is logged. To rotate it, set '
+                    'the new secret everywhere with the old one in '
+                    'clone_secret_previous, then remove the old one once every '
+                    'clone made before has finished (contract_ttl at most).'),
+    cfg.ListOpt('clone_secret_previous', default=[], secret=True,
+                help='Earlier values of clone_secret whose signatures are still '
+                     'accepted, during a rotation; nothing is signed with them.'),
+    cfg.IntOpt('contract_ttl', default=3600, min=60,
+               help='Seconds a clone contract (and its placement) is valid after '
+                    'the API made it: a clone that has not started on its host '
+                    'by then is refused.'),
     cfg.IntOpt('max_clones_per_request', default=schema.COUNT_MAX_DEFAULT, min=1, max=64,
                help='Largest "count" one clone action may ask for.'),
     cfg.FloatOpt('family_weight_multiplier', default=1.0,
@@ -46,6 +59,16 @@ OPTS = [
 ]
 
 
+UPGRADE_LEVELS_GROUP = 'upgrade_levels'
+UPGRADE_LEVELS_OPTS = [
+    cfg.StrOpt('pwnetizer',
+               help='The highest version of the clone coordination RPC API (topic '
+                    '[pwnetizer] rpc_topic) that this host sends, during a rolling '
+                    'upgrade of the compute hosts; unset: the newest.'),
+]
+
+
 def register_opts(conf):
     conf.register_group(GROUP)
     conf.register_opts(OPTS, group=GROUP)
+    conf.register_opts(UPGRADE_LEVELS_OPTS, group=UPGRADE_LEVELS_GROUP)

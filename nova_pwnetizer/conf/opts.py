@@ -6,4 +6,6 @@ from nova_pwnetizer.conf import randomize
 
 
 def list_opts():
-    return [(engine.GROUP, engine.OPTS + integration.OPTS), (randomize.GROUP, randomize.OPTS)]
+    return [(engine.GROUP, engine.OPTS + integration.OPTS),
+            (integration.UPGRADE_LEVELS_GROUP, integration.UPGRADE_LEVELS_OPTS),
+            (randomize.GROUP, randomize.OPTS)]

@@ -1,10 +1,14 @@
 """CloneHostFilter: where a clone of a server may run.
 
-For clone requests only (other requests pass untouched), a host passes
+For clone requests only (other requests pass untouched), the request's
+signed clone placement (:mod:`nova_pwnetizer.objects.clone_placement`)
+must verify for the request's project, or no host passes.  A host passes
 when it runs the pwnetizer compute driver (it reports the ``pwnetizer``
 stat), has the source host's hypervisor type, a QEMU at least as new, and
-for KVM sources the same CPU model.  With placement ``spread`` the source's
-host and the hosts of the clone family are dropped when other hosts pass;
+for KVM sources the same CPU model (the source's host is the one that
+runs the source: the placement names no host).  With placement ``spread``
+the source's host and the hosts of the clone family are dropped when other
+hosts pass;
 ``pack`` and ``any`` keep them (the weigher then prefers or spreads).
 
     [filter_scheduler]
@@ -15,16 +19,35 @@ host and the hosts of the clone family are dropped when other hosts pass;
 
 import json
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova import objects
 from nova.scheduler import filters
 
-from nova_pwnetizer import clonerequest
+from nova_pwnetizer import clone_secret
+import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
+from nova_pwnetizer.objects import base as objects_base
+from nova_pwnetizer.objects import clone_placement
 
+CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 STAT = 'pwnetizer'
+
+
+def placement_of(spec_obj):
+    """``(placement, refusal)`` of a request: ``(None, None)`` for a request
+    that is not a clone, ``(None, why)`` for a placement that does not verify."""
+    try:
+        return clone_placement.ClonePlacement.from_spec(
+            spec_obj, clone_secret.accepted_by(CONF.pwnetizer)), None
+    except objects_base.Unverified as e:
+        return None, str(e)
+
+
+def _field(obj, name):
+    return getattr(obj, name) if obj.obj_attr_is_set(name) else None
 
 
 def _cpu_model(cpu_info):
@@ -38,14 +61,21 @@ class CloneHostFilter(filters.BaseHostFilter):
     RUN_ON_REBUILD = False
 
     def filter_all(self, filter_obj_list, spec_obj):
-        request = clonerequest.CloneRequest.from_spec(spec_obj)
+        request, refusal = placement_of(spec_obj)
         hosts = list(filter_obj_list)
+        if refusal:
+            LOG.warning('Refused the clone placement of instance %s (project %s): %s',
+                        _field(spec_obj, 'instance_uuid'), _field(spec_obj, 'project_id'),
+                        refusal)
+            return []
         if request is None:
             return hosts
-        source = self._source_node(spec_obj, request.source_host)
+        source_host = next((h.host for h in hosts if request.source_uuid in h.instances),
+                           None)
+        source = self._source_node(spec_obj, source_host) if source_host else None
         passing = [h for h in hosts if self._compatible(h, source, request)]
         if request.placement == 'spread':
-            family_hosts = {request.source_host} | {
+            family_hosts = {source_host} | {
                 h.host for h in passing if set(h.instances) & set(request.members)}
             elsewhere = [h for h in passing if h.host not in family_hosts]
             if elsewhere:

@@ -1,6 +1,7 @@
 """CloneFamilyWeigher: spread a clone family over hosts (or pack it).
 
-For clone requests, a host weighs minus the number of family members it
+For clone requests whose signed placement verifies (see the filter), a
+host weighs minus the number of family members it
 runs (``spread``, ``any``), or plus that number (``pack``); other requests
 weigh 0.  Enable with
 
@@ -13,8 +14,8 @@ from oslo_config import cfg
 
 from nova.scheduler import weights
 
-from nova_pwnetizer import clonerequest
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
+from nova_pwnetizer.scheduler import filters
 
 CONF = cfg.CONF
 
@@ -25,8 +26,8 @@ class CloneFamilyWeigher(weights.BaseHostWeigher):
         return CONF.pwnetizer.family_weight_multiplier
 
     def _weigh_object(self, host_state, request_spec):
-        request = clonerequest.CloneRequest.from_spec(request_spec)
-        if request is None:
+        request, _refusal = filters.placement_of(request_spec)
+        if request is None:   # not a clone, or refused by the filter
             return 0.0
         members = set(request.members) | {request.source_uuid}
         on_host = len(set(host_state.instances) & members)

@@ -1,15 +1,17 @@
 """The compute driver's spawn of an instance that is a clone.
 
-The target host (this one) verifies the signed clone request, asks the
-source host over RPC whether the source can be cloned and where its
-libvirtd is, plugs the clone's VIFs the Nova way, and runs the live
+The target host (this one) consumes and verifies the clone's signed
+contract (its system metadata) before it acts on any of its fields, asks
+the source host over RPC, with the contract, whether the source can be
+cloned and where its libvirtd is, plugs the clone's VIFs the Nova way, and runs the live
 clone engine with the source's libvirtd as the source connection and
 this host's as the target -- the same channel Nova's own live migration
 uses.  The clone gets the instance's name and UUID as domain name and
 UUID, and after the switch-over its NICs are the ones Nova's VIF driver
 makes of its own ports.  Any failure is rolled back on both sides and
 raised as :class:`nova.exception.BuildAbortException` (no reschedule:
-the instance goes to ERROR with the reason as its fault).
+the instance goes to ERROR with the reason as its fault).  A contract that
+does not verify is refused with nothing done, on either host.
 """
 
 import json
@@ -21,6 +23,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from nova.compute import task_states
 from nova.compute import utils as compute_utils
 from nova.compute import vm_states
 from nova import exception as nova_exception
@@ -29,7 +32,10 @@ from nova.privsep import linux_net
 from nova.virt.libvirt import imagecache
 from nova.virt.libvirt import utils as libvirt_utils
 
+from nova_pwnetizer import clone_secret
 from nova_pwnetizer import clonerequest
+from nova_pwnetizer.objects import base as objects_base
+from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
@@ -58,9 +64,12 @@ def _link_up(dev):
         return True     # gone or unreadable: nothing to set up
 
 
-def request_of(instance):
-    """The clone request carried by ``instance``'s metadata, or None."""
-    return clonerequest.CloneRequest.from_metadata(instance.metadata)
+def contract_text_of(instance):
+    """The signed clone contract in ``instance``'s system metadata (not
+    verified yet), or None for an instance that is not a clone."""
+    if not instance.obj_attr_is_set('system_metadata'):
+        return None
+    return clone_contract.text_in(instance.system_metadata)
 
 
 # Nova's instance_system_metadata.value is a VARCHAR(255): MySQL refuses a
@@ -91,29 +100,39 @@ def stored_figures(figures):
 class CloneSpawn:
     """Spawn ``instance`` as a live clone; ``driver`` is the PwnetizerDriver."""
 
-    def __init__(self, driver, context, instance, image_meta, network_info, request,
-                 source_api=None):
+    def __init__(self, driver, context, instance, image_meta, network_info,
+                 contract_text, source_api=None):
         self.driver = driver
         self.context = context
         self.instance = instance
         self.image_meta = image_meta
         self.network_info = network_info or []
-        self.request = request
+        self.contract_text = contract_text
+        self.contract = None        # once verified
         self.source_api = source_api or rpcapi.CloneSourceAPI()
         self._plugged = False
         self.chosen_models = {}     # device class -> model, when randomizing
-        # what this clone is made from: the request's source, or in a
+        # what this clone is made from: the contract's source, or in a
         # fan-out tree an earlier clone of the same request
-        self.source_uuid = getattr(request, 'source_uuid', None)
-        self.source_host = getattr(request, 'source_host', None)
+        self.source_uuid = None
+        self.source_host = None
 
     def run(self):
         try:
-            self._check_request()
-            self._consume_request()
+            self.contract = self._consume_contract()
+        except (objects_base.Unverified, nova_exception.UnexpectedTaskStateError) as e:
+            # Nothing of it is acted on: not its source, not its host.
+            LOG.error('Refused the clone contract of this instance: %s', e,
+                      instance=self.instance)
+            raise nova_exception.BuildAbortException(
+                instance_uuid=self.instance.uuid,
+                reason='the clone contract was refused: %s' % e) from e
+        self.source_uuid = self.contract.source_uuid
+        self.source_host = self.contract.source_host
+        try:
             with compute_utils.EventReporter(self.context, SOURCE_EVENT % self.instance.uuid,
                                              self.driver.service_host,
-                                             self.request.source_uuid, graceful_exit=True):
+                                             self.contract.source_uuid, graceful_exit=True):
                 self._choose_parent()
                 source = self._prepare_source()
                 self._choose_models()
@@ -121,8 +140,8 @@ class CloneSpawn:
             self._ensure_taps_up()
         except Exception as e:
             reason = self._reason(e)
-            LOG.error('Clone of %s failed: %s', getattr(self.request, 'source_uuid', '?'),
-                      reason, instance=self.instance)
+            LOG.error('Clone of %s failed: %s', self.source_uuid, reason,
+                      instance=self.instance)
             self._undo()
             self._tell_source(error=reason)
             raise nova_exception.BuildAbortException(instance_uuid=self.instance.uuid,
@@ -138,27 +157,27 @@ class CloneSpawn:
 
     # -- steps -------------------------------------------------------------
 
-    def _check_request(self):
-        request, instance = self.request, self.instance
-        if not request.verify(CONF.pwnetizer.clone_secret):
-            raise nova_exception.NovaException(
-                'the clone request does not carry a valid signature (is [pwnetizer] '
-                'clone_secret the same on nova-api and this host?)')
-        if request.project_id != instance.project_id:
-            raise nova_exception.NovaException(
-                'the clone request is for project %s, the server is in %s'
-                % (request.project_id, instance.project_id))
-        if request.source_uuid == instance.uuid:
-            raise nova_exception.NovaException('a server cannot be a clone of itself')
+    def _consume_contract(self):
+        """Take the contract out of the instance (once: the save expects
+        the spawn's task state), then verify it for this instance.
 
-    def _consume_request(self):
-        # A request clones once: a later spawn of this instance (rebuild,
-        # evacuate) boots its image like any other server, and a later move
-        # is scheduled like any other server's.
-        for key in clonerequest.metadata_keys(self.instance.metadata):
-            self.instance.metadata.pop(key)
-        self.instance.save()
+        A contract clones once: a later spawn of this instance (rebuild,
+        evacuate) boots its image like any other server, and a later move
+        is scheduled like any other server's.
+        """
+        for key in clone_contract.keys_in(self.instance.system_metadata):
+            self.instance.system_metadata.pop(key)
+        self.instance.save(expected_task_state=[task_states.SPAWNING])
         self._drop_scheduler_hint()
+        if not self.contract_text:
+            raise objects_base.Unverified('the instance carries no clone contract')
+        secrets = clone_secret.accepted_by(CONF.pwnetizer)
+        if not secrets:
+            raise objects_base.Unverified(
+                '[pwnetizer] clone_secret of this host cannot verify contracts: %s'
+                % clone_secret.problem(CONF.pwnetizer.clone_secret))
+        contract = clone_contract.CloneContract.from_text(self.contract_text, secrets)
+        return contract.check(self.instance.uuid, self.instance.project_id)
 
     def _drop_scheduler_hint(self):
         try:
@@ -166,8 +185,8 @@ class CloneSpawn:
         except nova_exception.RequestSpecNotFound:
             return
         hints = spec.scheduler_hints if spec.obj_attr_is_set('scheduler_hints') else None
-        if hints and clonerequest.KEY in hints:
-            hints.pop(clonerequest.KEY)
+        if hints and clonerequest.HINT_KEY in hints:
+            hints.pop(clonerequest.HINT_KEY)
             spec.scheduler_hints = hints
             spec.save()
 
@@ -210,11 +229,15 @@ class CloneSpawn:
         while True:
             try:
                 return self.source_api.prepare_source(
-                    self.context, self.source_host, self.source_uuid, self.instance.uuid)
+                    self.context, self.source_host, self.contract_text, self.source_uuid,
+                    self.instance.uuid)
             except messaging.MessagingTimeout:
+                LOG.error('The source host %s did not answer within %d s',
+                          self.source_host, CONF.pwnetizer.rpc_timeout,
+                          instance=self.instance)
                 raise nova_exception.NovaException(
-                    'the source host %s did not answer within %d s'
-                    % (self.source_host, CONF.pwnetizer.rpc_timeout))
+                    'the source host did not answer within %d s'
+                    % CONF.pwnetizer.rpc_timeout)
             except Exception as e:
                 # A RemoteError over a real transport, the class itself in-process.
                 busy = 'SourceBusy' in (type(e).__name__, getattr(e, 'exc_type', None))
@@ -225,23 +248,23 @@ class CloneSpawn:
                 time.sleep(BUSY_RETRY_S)
 
     def _family(self):
-        """The family's live members: those named in the request (the source
-        first: it has no family mark of its own) and the servers marked with
-        the family since (this request's other clones)."""
+        """The family's live members: those named in the contract (the
+        source first: it has no family mark of its own) and the servers
+        marked with the family since (this request's other clones)."""
         filters = {'deleted': False, 'project_id': self.instance.project_id}
         named = objects.InstanceList.get_by_filters(
-            self.context, dict(filters, uuid=list(self.request.members or [])),
+            self.context, dict(filters, uuid=list(self.contract.members or [])),
             expected_attrs=['metadata', 'system_metadata'])
         marked = objects.InstanceList.get_by_filters(
-            self.context, dict(filters, metadata={clonerequest.FAMILY_KEY: self.request.family}),
+            self.context, dict(filters, metadata={clonerequest.FAMILY_KEY: self.contract.family}),
             expected_attrs=['metadata', 'system_metadata'])
         members = {i.uuid: i for i in named}
-        for instance in clonerequest.marked_with(marked, self.request.family):
+        for instance in clonerequest.marked_with(marked, self.contract.family):
             members.setdefault(instance.uuid, instance)
         return list(members.values())
 
     def _choose_models(self):
-        if not self.request.randomize:
+        if not self.contract.randomize:
             return
         others = [i.system_metadata for i in self._family()
                   if i.uuid != self.instance.uuid]
@@ -373,7 +396,8 @@ class CloneSpawn:
     def _tell_source(self, figures=None, error=None):
         try:
             self.source_api.finish_source(self.context, self.source_host,
-                                          self.source_uuid, self.instance.uuid,
-                                          figures=figures, error=error)
+                                          self.contract_text, self.source_uuid,
+                                          self.instance.uuid, figures=figures,
+                                          error=error)
         except Exception as e:  # one-way news: never fail the clone for it
             LOG.debug('Could not tell the source host: %s', e)

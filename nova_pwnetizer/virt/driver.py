@@ -93,11 +93,11 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
     def spawn(self, context, instance, image_meta, injected_files, admin_password,
               allocations, network_info=None, block_device_info=None, power_on=True,
               accel_info=None):
-        request = clone_spawn.request_of(instance)
-        if request is None:
+        contract_text = clone_spawn.contract_text_of(instance)
+        if contract_text is None:
             return super().spawn(context, instance, image_meta, injected_files,
                                  admin_password, allocations, network_info=network_info,
                                  block_device_info=block_device_info, power_on=power_on,
                                  accel_info=accel_info)
         clone_spawn.CloneSpawn(self, context, instance, image_meta, network_info,
-                               request).run()
+                               contract_text).run()

@@ -1,7 +1,12 @@
 """The clone coordination endpoint each pwnetizer compute host serves.
 
 It answers for the instances that run on this host, when another host
-is about to clone one of them (:mod:`.rpcapi` is the client).
+is about to clone one of them (:mod:`.rpcapi` is the client).  It checks
+each request itself, whatever the request context says (Nova elevates it
+on some paths): the clone's signed contract must verify and be for that
+clone, and the source, the clone and the contract must be of one project.
+It acts on the end of a clone only for the clone that holds the source's
+lease here: what it undoes is that clone's work, never another's.
 """
 
 import threading
@@ -19,6 +24,9 @@ from nova.objects import base as objects_base
 from nova import rpc
 from nova.virt import event as virtevent
 
+from nova_pwnetizer import clone_secret
+from nova_pwnetizer.objects import base as signed_objects
+from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.virt.engine import exception as engine_exception
 from nova_pwnetizer.virt.engine import guest as engine_guest
 from nova_pwnetizer.virt.engine import host as engine_host
@@ -93,13 +101,43 @@ class CloneSourceManager:
                 and event.get_transition() in SWITCHOVER_TRANSITIONS
                 and self.is_leased(event.get_instance_uuid()))
 
-    def prepare_source(self, context, source_uuid, clone_uuid):
+    def _checked_contract(self, context, text, source_uuid, clone_uuid, live=True):
+        """The clone's verified contract, or :class:`SourceNotReady`: it must
+        verify, be for ``clone_uuid`` of the clone's own project, and name
+        ``source_uuid`` as its source, or an earlier clone of the same
+        request (a fan-out tree clones those too)."""
+        if not text:
+            raise SourceNotReady('the request carries no clone contract')
+        try:
+            contract = clone_contract.CloneContract.from_text(
+                text, clone_secret.accepted_by(CONF.pwnetizer))
+            clone = objects.Instance.get_by_uuid(context, clone_uuid)
+            contract.check(clone_uuid, clone.project_id, live=live)
+        except signed_objects.Unverified as e:
+            raise SourceNotReady('the clone contract was refused: %s' % e)
+        except nova_exception.InstanceNotFound:
+            raise SourceNotReady('clone %s does not exist' % clone_uuid)
+        if source_uuid != contract.source_uuid:
+            try:
+                parent = objects.Instance.get_by_uuid(context, source_uuid)
+            except nova_exception.InstanceNotFound:
+                raise SourceNotReady('source server %s does not exist' % source_uuid)
+            if parent.uuid == clone.uuid or parent.project_id != contract.project_id \
+                    or not clone.reservation_id \
+                    or parent.reservation_id != clone.reservation_id:
+                raise SourceNotReady('the clone contract is for another source')
+        return contract
+
+    def prepare_source(self, context, source_uuid, clone_uuid, contract=None):
         """Return ``{'domain', 'address', 'virt_type', 'host'}`` for the
         running source, or raise :class:`SourceNotReady` saying why not."""
+        terms = self._checked_contract(context, contract, source_uuid, clone_uuid)
         try:
             instance = objects.Instance.get_by_uuid(context, source_uuid)
         except nova_exception.InstanceNotFound:
             raise SourceNotReady('source server %s does not exist' % source_uuid)
+        if instance.project_id != terms.project_id:
+            raise SourceNotReady('the clone contract is for another project')
         here = self.driver.service_host
         if instance.host != here:
             raise SourceNotReady('source server %s runs on %s, not on %s'
@@ -120,7 +158,19 @@ class CloneSourceManager:
                 'address': libvirt_address(here),
                 'virt_type': CONF.libvirt.virt_type}
 
-    def finish_source(self, context, source_uuid, clone_uuid, figures=None, error=None):
+    def finish_source(self, context, source_uuid, clone_uuid, figures=None, error=None,
+                      contract=None):
+        try:
+            self._checked_contract(context, contract, source_uuid, clone_uuid, live=False)
+        except SourceNotReady as e:
+            LOG.warning('Ignored the end of clone %s of %s: %s', clone_uuid, source_uuid, e)
+            return
+        with self._lock:
+            holder = self._leases.get(source_uuid, (None,))[0]
+        if holder != clone_uuid:
+            LOG.info('Clone %s of %s ended; it holds no lease here: nothing to do',
+                     clone_uuid, source_uuid)
+            return
         if error:
             LOG.warning('Clone %s of instance %s failed: %s', clone_uuid, source_uuid,
                         error)
@@ -144,9 +194,10 @@ class CloneSourceManager:
         libvirtd whatever the link does, and is told of the failure over
         the message bus.
         """
-        holder = self._leases.get(source_uuid, (None,))[0]
-        if holder not in (None, clone_uuid):
-            return  # another clone of it runs now: what is there is its own
+        with self._lock:
+            holder = self._leases.get(source_uuid, (None,))[0]
+        if holder != clone_uuid:
+            return  # not this clone's: what is there is another's own
         try:
             instance = objects.Instance.get_by_uuid(context, source_uuid)
             if instance.host != self.driver.service_host:

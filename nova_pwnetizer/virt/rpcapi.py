@@ -4,11 +4,15 @@ running the pwnetizer driver serves (:mod:`.manager`).
 The target host of a clone calls the source host: ``prepare_source``
 checks that the source instance runs there and can be cloned now, and
 says how to reach its libvirtd; ``finish_source`` tells it how the clone
-ended.  Topic ``[pwnetizer] rpc_topic``, server = the host name.
+ended.  Both carry the clone's signed contract, which the source host
+verifies itself.  Topic ``[pwnetizer] rpc_topic``, server = the host name.
 
 API version history:
 
     1.0 - prepare_source, finish_source
+    1.1 - the signed clone contract in both (a 1.1 host refuses a
+          prepare_source without one, and acts on no finish_source without
+          one: a rolling upgrade clones again once every host is at 1.1)
 """
 
 from oslo_config import cfg
@@ -20,7 +24,7 @@ from nova import rpc
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 
 CONF = cfg.CONF
-VERSION = '1.0'
+VERSION = '1.1'
 
 
 class CloneSourceAPI:
@@ -28,18 +32,29 @@ class CloneSourceAPI:
 
     def __init__(self):
         target = messaging.Target(topic=CONF.pwnetizer.rpc_topic, version=VERSION)
-        self.client = rpc.get_client(target, version_cap=VERSION,
+        self.client = rpc.get_client(target,
+                                     version_cap=CONF.upgrade_levels.pwnetizer or VERSION,
                                      serializer=objects_base.NovaObjectSerializer())
 
-    def prepare_source(self, ctxt, host, source_uuid, clone_uuid):
-        """Check the source on ``host``; returns a dict (see the manager)."""
-        cctxt = self.client.prepare(server=host, version='1.0',
-                                    timeout=CONF.pwnetizer.rpc_timeout)
-        return cctxt.call(ctxt, 'prepare_source', source_uuid=source_uuid,
-                          clone_uuid=clone_uuid)
+    def _arguments(self, contract: str, **arguments):
+        if self.client.can_send_version('1.1'):
+            return '1.1', dict(arguments, contract=contract)
+        return '1.0', arguments
 
-    def finish_source(self, ctxt, host, source_uuid, clone_uuid, figures=None, error=None):
+    def prepare_source(self, ctxt, host: str, contract: str, source_uuid: str,
+                       clone_uuid: str) -> dict:
+        """Check the source on ``host``; returns a dict (see the manager)."""
+        version, arguments = self._arguments(contract, source_uuid=source_uuid,
+                                             clone_uuid=clone_uuid)
+        cctxt = self.client.prepare(server=host, version=version,
+                                    timeout=CONF.pwnetizer.rpc_timeout)
+        return cctxt.call(ctxt, 'prepare_source', **arguments)
+
+    def finish_source(self, ctxt, host: str, contract: str, source_uuid: str,
+                      clone_uuid: str, figures: dict = None, error: str = None) -> None:
         """Tell ``host`` how the clone of its instance ended (one-way)."""
-        cctxt = self.client.prepare(server=host, version='1.0')
-        cctxt.cast(ctxt, 'finish_source', source_uuid=source_uuid, clone_uuid=clone_uuid,
-                   figures=figures, error=error)
+        version, arguments = self._arguments(contract, source_uuid=source_uuid,
+                                             clone_uuid=clone_uuid, figures=figures,
+                                             error=error)
+        cctxt = self.client.prepare(server=host, version=version)
+        cctxt.cast(ctxt, 'finish_source', **arguments)

@@ -22,7 +22,7 @@ from nova_pwnetizer.virt import clone_spawn
 from tests.functional import fake_qemu
 
 CONF = cfg.CONF
-SECRET = 'functional-test-secret'
+SECRET = 'functional-harness-secret-0123456789abcdef'
 
 
 class CloneActionTest(nova_base.ServersTestBase):
@@ -117,13 +117,18 @@ class CloneActionTest(nova_base.ServersTestBase):
             # Marked with its source; figures recorded.
             self.assertEqual(source['id'], clone['metadata']['pwnetizer_source'])
             self.assertEqual('replica', clone['metadata']['role'])
-            self.assertNotIn('pwnetizer_request', clone['metadata'])
+            # Tenants see no contract, no placement hint with a host name.
+            self.assertEqual([], [k for k in clone['metadata']
+                                  if k.startswith('pwnetizer_contract')])
             self.assertIn('pwnetizer_pause_ms', clone['metadata'])
             self.assertNotIn('pwnetizer_parent', clone['metadata'])   # fanout=source
             # The clone hint is consumed: a later move schedules it as any server.
             spec = objects.RequestSpec.get_by_instance_uuid(self.ctxt, clone['id'])
-            self.assertNotIn('pwnetizer_request', spec.scheduler_hints or {})
+            self.assertNotIn('pwnetizer_clone', spec.scheduler_hints or {})
+            # The contract is consumed: a later spawn (rebuild) boots the image.
             inst = objects.Instance.get_by_uuid(self.ctxt, clone['id'])
+            self.assertEqual([], [k for k in inst.system_metadata
+                                  if k.startswith('pwnetizer_contract')])
             figures = json.loads(inst.system_metadata[clone_spawn.FIGURES_KEY])
             self.assertIsNotNone(figures['source_paused_ms'])
             self.assertGreater(figures['memory_bytes'], 0)

@@ -1,8 +1,21 @@
 """Fakes for fast unit tests (the real paths are covered by tests/integration)."""
 
 import time
+from unittest import mock
 
+from oslo_config import cfg
+
+from nova import exception as nova_exception
+from nova import objects
+
+from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.virt.engine import events
+
+# clone contracts of a source SRC and its clones C1, C2, in project 'p'
+SECRET = 'unit-test-secret-0123456789abcdef'
+SRC = '50c00000-0000-4000-8000-000000000000'
+C1 = 'c1000000-0000-4000-8000-000000000001'
+C2 = 'c2000000-0000-4000-8000-000000000002'
 
 
 class FakeGuest:
@@ -38,3 +51,25 @@ def hub():
 
 def emit(hub, role, name, **data):
     hub._add(events.Event(role, name, data, time.time()))
+
+
+def contract(clone=C1, secret=SECRET, **kw):
+    fields = dict(clone_uuid=clone, project_id='p', source_uuid=SRC, source_host=cfg.CONF.host,
+                  family=SRC, members=[SRC], placement='spread', randomize=False,
+                  expires_at=int(time.time()) + 600)
+    fields.update(kw)
+    return clone_contract.CloneContract(**fields).to_text(secret)
+
+
+def instances_db(*instances):
+    """objects.Instance.get_by_uuid over ``instances`` (the clones are added)."""
+    found = {i.uuid: i for i in instances}
+    for clone in (C1, C2):
+        found.setdefault(clone, objects.Instance(uuid=clone, project_id='p',
+                                                 reservation_id='r-1'))
+
+    def get_by_uuid(_ctx, uuid, **_kw):
+        if uuid not in found:
+            raise nova_exception.InstanceNotFound(instance_id=uuid)
+        return found[uuid]
+    return mock.patch.object(objects.Instance, 'get_by_uuid', side_effect=get_by_uuid)

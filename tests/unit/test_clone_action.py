@@ -6,6 +6,7 @@ faked; policy is Nova's real enforcer with the rule's default.
 """
 
 import json
+import time
 from unittest import mock
 
 from oslo_config import cfg
@@ -24,14 +25,16 @@ from nova import objects
 from nova import policy as nova_policy
 
 from nova_pwnetizer.api import clone_action
+from nova_pwnetizer.api import contracting_compute
 from nova_pwnetizer.api import policies
 from nova_pwnetizer.api import schema
 from nova_pwnetizer import clonerequest
+from nova_pwnetizer.objects import clone_placement
 
 objects.register_all()
 CONF = cfg.CONF
 
-SECRET = 'clone-secret'
+SECRET = 'unit-test-secret-0123456789abcdef'
 PROJECT = 'b6a1c0c4d4e84f2c9d1f3f0e6a0b1c2d'
 OTHER_PROJECT = '0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f0f'
 USER = 'user-1'
@@ -102,6 +105,7 @@ class Cloud:
                        {'id': 'sg-3', 'name': 'dup'}, {'id': 'sg-4', 'name': 'dup'}]
         self.create_error = None
         self.downstream = []
+        self.contract = None   # (template, secret) create() was given
 
     def get(self, context, server_id, expected_attrs=None):
         if server_id != self.instance.uuid:
@@ -111,6 +115,7 @@ class Cloud:
     def create(self, context, flavor, image_href, **kwargs):
         if self.create_error:
             raise self.create_error
+        self.contract = contracting_compute._CONTRACT.get()
         count = kwargs['max_count']
         names = [kwargs['display_name']] if count == 1 else [
             '%s-%d' % (kwargs['display_name'], i + 1) for i in range(count)]
@@ -301,11 +306,14 @@ def test_operator_rule_wins_over_the_default(cloud):
 
 # --- 409 -----------------------------------------------------------------------
 
-def test_cloning_disabled_without_secret_is_409(cloud, conf):
-    conf.config(clone_secret=None, group='pwnetizer')
+@pytest.mark.parametrize('secret,why', [(None, 'unset'), ('sekrit', 'shorter than 32'),
+                                        ('changeme', 'well-known default')])
+def test_cloning_disabled_without_a_strong_secret_is_409(cloud, conf, caplog, secret, why):
+    conf.config(clone_secret=secret, group='pwnetizer')
     message = fault(call(cloud, {'clone': {}}), 409, 'conflictingRequest')
-    assert '[pwnetizer] clone_secret is unset' in message
-    assert 'not enabled' in message
+    assert message == 'Cloning is not enabled in this cloud.'   # no detail to tenants
+    assert why in caplog.text and 'clone_secret' in caplog.text
+    cloud.mocks.create.assert_not_called()
 
 
 @pytest.mark.parametrize('fields,words', [
@@ -395,14 +403,22 @@ def test_clone_creates_marked_servers_with_signed_hints(cloud):
     assert kwargs['security_groups'] == ['web', 'default', 'sg-3']
     cloud.mocks.list_ports.assert_called_once_with(context, device_id=SOURCE)
 
-    request = clonerequest.CloneRequest.from_hints(kwargs['scheduler_hints'])
-    assert request.verify(SECRET)
-    assert not request.verify('another secret')
-    assert (request.source_uuid, request.source_host, request.project_id) == (
+    # the one hint: the signed placement, no host name
+    assert list(kwargs['scheduler_hints']) == [clonerequest.HINT_KEY]
+    assert 'compute1' not in kwargs['scheduler_hints'][clonerequest.HINT_KEY]
+    placement = clone_placement.ClonePlacement.from_hints(
+        kwargs['scheduler_hints'], [SECRET], PROJECT)
+    assert (placement.source_uuid, placement.family, placement.members,
+            placement.placement) == (SOURCE, 'fam-1', [SOURCE, MEMBER], 'pack')
+    # the contract each new instance gets in its system metadata
+    template, secret = cloud.contract
+    assert secret == SECRET
+    assert (template.source_uuid, template.source_host, template.project_id) == (
         SOURCE, 'compute1', PROJECT)
-    assert request.family == 'fam-1'
-    assert request.members == [SOURCE, MEMBER]
-    assert (request.placement, request.randomize) == ('pack', True)
+    assert (template.family, template.members) == ('fam-1', [SOURCE, MEMBER])
+    assert (template.placement, template.randomize) == ('pack', True)
+    assert not template.obj_attr_is_set('clone_uuid')
+    assert 0 < template.expires_at - time.time() <= CONF.pwnetizer.contract_ttl
     search = cloud.mocks.get_all.call_args.kwargs['search_opts']
     assert search['project_id'] == PROJECT and search['deleted'] is False
     assert search['metadata'] == [{'pwnetizer_family': 'fam-1'}]
@@ -411,9 +427,8 @@ def test_clone_creates_marked_servers_with_signed_hints(cloud):
     assert metadata['role'] == 'frontend' and 'app' not in metadata
     assert metadata['pwnetizer_source'] == SOURCE
     assert metadata['pwnetizer_family'] == 'fam-1'
-    assert all(len(v) <= 255 for v in metadata.values())   # Nova's limit
-    from_metadata = clonerequest.CloneRequest.from_metadata(metadata)
-    assert from_metadata == request and from_metadata.verify(SECRET)
+    assert sorted(k for k in metadata if clonerequest.is_reserved(k)) == [
+        'pwnetizer_family', 'pwnetizer_source']   # nothing else for tenants to read
 
     cloud.mocks.action_start.assert_called_once_with(context, SOURCE, 'pwnetizer_clone',
                                                      want_result=False)
@@ -435,10 +450,10 @@ def test_clone_defaults(cloud):
     # a source without ports: clones without networks, not auto-allocated ones
     assert [r.network_id for r in kwargs['requested_networks']] == ['none']
     assert kwargs['security_groups'] is None
-    request = clonerequest.CloneRequest.from_hints(kwargs['scheduler_hints'])
-    assert request.verify(SECRET)
-    assert request.family == SOURCE and request.members == [SOURCE]
-    assert (request.placement, request.randomize) == ('spread', False)
+    placement = clone_placement.ClonePlacement.from_hints(
+        kwargs['scheduler_hints'], [SECRET], PROJECT)
+    assert placement.family == SOURCE and placement.members == [SOURCE]
+    assert placement.placement == 'spread' and cloud.contract[0].randomize is False
     assert kwargs['metadata']['pwnetizer_family'] == SOURCE
     assert kwargs['metadata']['pwnetizer_source'] == SOURCE
 

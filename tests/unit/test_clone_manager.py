@@ -1,4 +1,5 @@
-"""The clone coordination endpoint's answers about a source instance."""
+"""The clone coordination endpoint's answers about a source instance, and
+its own checks of each request (the contract, the project, the lease)."""
 
 import time
 from unittest import mock
@@ -11,9 +12,23 @@ from nova import objects
 from nova.virt import event as virtevent
 
 from nova_pwnetizer.virt import manager
+from tests.unit.fakes import C1
+from tests.unit.fakes import C2
+from tests.unit.fakes import contract
+from tests.unit.fakes import instances_db as db
+from tests.unit.fakes import SECRET
+from tests.unit.fakes import SRC
 
 objects.register_all()
 CONF = cfg.CONF
+OTHER = '07e40000-0000-4000-8000-000000000000'   # another project's server
+
+
+@pytest.fixture(autouse=True)
+def conf():
+    CONF.set_override('clone_secret', SECRET, group='pwnetizer')
+    yield
+    CONF.clear_override('clone_secret', group='pwnetizer')
 
 
 def endpoint(guest_name='instance-00000001', missing=False):
@@ -26,14 +41,15 @@ def endpoint(guest_name='instance-00000001', missing=False):
 
 
 def source(**kw):
-    fields = dict(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    fields = dict(uuid=SRC, host=CONF.host, vm_state='active', task_state=None,
+                  project_id='p', reservation_id='r-src')
     fields.update(kw)
     return objects.Instance(**fields)
 
 
 def test_prepare_source_says_where_the_running_source_is():
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source()):
-        info = endpoint().prepare_source('ctx', 's', 'c')
+    with db(source()):
+        info = endpoint().prepare_source('ctx', SRC, C1, contract=contract())
     assert info['domain'] == 'instance-00000001' and info['host'] == CONF.host
     assert info['address']
 
@@ -45,50 +61,99 @@ def test_prepare_source_says_where_the_running_source_is():
     (source(), True, 'has no domain'),
 ])
 def test_prepare_source_refuses_what_cannot_be_cloned(instance, missing, message):
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=instance):
+    with db(instance):
         with pytest.raises(manager.SourceNotReady, match=message):
-            endpoint(missing=missing).prepare_source('ctx', 's', 'c')
+            endpoint(missing=missing).prepare_source('ctx', SRC, C1, contract=contract())
 
 
 def test_prepare_source_of_a_deleted_server():
-    with mock.patch.object(objects.Instance, 'get_by_uuid',
-                           side_effect=nova_exception.InstanceNotFound(instance_id='s')):
+    with db():
         with pytest.raises(manager.SourceNotReady, match='does not exist'):
-            endpoint().prepare_source('ctx', 's', 'c')
+            endpoint().prepare_source('ctx', SRC, C1, contract=contract())
+
+
+@pytest.mark.parametrize('text,source_uuid,clone_uuid,message', [
+    (None, SRC, C1, 'carries no clone contract'),
+    (contract(secret='another-secret-0123456789abcdefghij'), SRC, C1, 'does not verify'),
+    (contract(), SRC, C2, 'for another server'),             # C1's contract, for C2
+    (contract(project_id='q'), SRC, C1, 'for another project'),
+    (contract(expires_at=1), SRC, C1, 'expired'),
+    (contract(), OTHER, C1, 'for another source'),           # not the contract's source
+    (contract(source_uuid=OTHER), OTHER, C1, 'for another project'),
+])
+def test_prepare_source_checks_the_request_itself(text, source_uuid, clone_uuid, message):
+    # whatever the request context says: Nova elevates it on some paths
+    ep = endpoint()
+    with db(source(), source(uuid=OTHER, project_id='q')):
+        with pytest.raises(manager.SourceNotReady, match=message):
+            ep.prepare_source('admin-ctx', source_uuid, clone_uuid, contract=text)
+    assert ep._leases == {}
+    ep.driver._host.get_guest.assert_not_called()
+
+
+def test_a_fanout_parent_of_the_same_request_may_be_cloned():
+    parent = source(uuid=C2, reservation_id='r-1')   # an earlier clone of C1's request
+    with db(parent):
+        info = endpoint().prepare_source('ctx', C2, C1, contract=contract())
+    assert info['domain']
 
 
 def test_one_clone_at_a_time_per_source():
     ep = endpoint()
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source()):
-        ep.prepare_source('ctx', 's', 'c1')
-        ep.prepare_source('ctx', 's', 'c1')          # the holder may ask again
-        with pytest.raises(manager.SourceBusy, match='being cloned to c1'):
-            ep.prepare_source('ctx', 's', 'c2')
-        ep.finish_source('ctx', 's', 'c1', figures={})
-        ep.prepare_source('ctx', 's', 'c2')
+    with db(source()):
+        ep.prepare_source('ctx', SRC, C1, contract=contract())
+        ep.prepare_source('ctx', SRC, C1, contract=contract())   # the holder may ask again
+        with pytest.raises(manager.SourceBusy, match='being cloned to ' + C1):
+            ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
+        ep.finish_source('ctx', SRC, C1, figures={}, contract=contract())
+        ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
+
+
+def test_finish_source_acts_only_for_the_lease_holder_with_its_contract():
+    ep = endpoint()
+    with db(source()), mock.patch.object(ep, '_recover_source') as recover:
+        ep.prepare_source('ctx', SRC, C1, contract=contract())
+        # no contract, a forged one, another clone's: nothing done, lease kept
+        ep.finish_source('ctx', SRC, C1, error='x')
+        ep.finish_source('ctx', SRC, C1, error='x',
+                         contract=contract(secret='another-secret-0123456789abcdefghij'))
+        ep.finish_source('ctx', SRC, C2, error='x', contract=contract(C2))
+        recover.assert_not_called()
+        assert ep.is_leased(SRC)
+        # the holder's own end, even after its contract expired
+        ep.finish_source('ctx', SRC, C1, error='x', contract=contract(expires_at=1))
+    recover.assert_called_once_with('ctx', SRC, C1)
+    assert not ep.is_leased(SRC)
+
+
+def test_recovery_leaves_alone_a_source_it_holds_no_lease_for():
+    ep = endpoint()
+    with db(source()):
+        ep._recover_source('ctx', SRC, C1)
+    ep.driver._host.get_guest.assert_not_called()
 
 
 def test_switchover_events_of_a_leased_source_are_recognised():
     ep = endpoint()
-    paused = virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_PAUSED)
-    resumed = virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_RESUMED)
+    paused = virtevent.LifecycleEvent(SRC, virtevent.EVENT_LIFECYCLE_PAUSED)
+    resumed = virtevent.LifecycleEvent(SRC, virtevent.EVENT_LIFECYCLE_RESUMED)
     assert not ep.is_switchover_event(paused)                 # no clone yet
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source()):
-        ep.prepare_source('ctx', 's', 'c1')
-    assert ep.is_switchover_event(paused) and ep.is_switchover_event(resumed)
-    assert not ep.is_switchover_event(
-        virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_STOPPED))
-    assert not ep.is_switchover_event(
-        virtevent.LifecycleEvent('other', virtevent.EVENT_LIFECYCLE_PAUSED))
-    ep.finish_source('ctx', 's', 'c1', figures={})
+    with db(source()):
+        ep.prepare_source('ctx', SRC, C1, contract=contract())
+        assert ep.is_switchover_event(paused) and ep.is_switchover_event(resumed)
+        assert not ep.is_switchover_event(
+            virtevent.LifecycleEvent(SRC, virtevent.EVENT_LIFECYCLE_STOPPED))
+        assert not ep.is_switchover_event(
+            virtevent.LifecycleEvent(OTHER, virtevent.EVENT_LIFECYCLE_PAUSED))
+        ep.finish_source('ctx', SRC, C1, figures={}, contract=contract())
     assert not ep.is_switchover_event(paused)
-    ep.driver.source_released.assert_called_once_with('s')
+    ep.driver.source_released.assert_called_once_with(SRC)
 
 
 def test_an_expired_lease_no_longer_hides_events():
     ep = endpoint()
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source()):
-        ep.prepare_source('ctx', 's', 'c1')
-    ep._leases['s'] = ('c1', time.monotonic() - 1)
+    with db(source()):
+        ep.prepare_source('ctx', SRC, C1, contract=contract())
+    ep._leases[SRC] = (C1, time.monotonic() - 1)
     assert not ep.is_switchover_event(
-        virtevent.LifecycleEvent('s', virtevent.EVENT_LIFECYCLE_PAUSED))
+        virtevent.LifecycleEvent(SRC, virtevent.EVENT_LIFECYCLE_PAUSED))

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import time
 from unittest import mock
 
 import libvirt
@@ -14,6 +15,7 @@ from nova import objects
 from nova.virt import event as virtevent
 
 from nova_pwnetizer import clonerequest
+from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import driver as driver_mod
 from nova_pwnetizer.virt.engine import exception as engine_exception
@@ -21,7 +23,9 @@ from nova_pwnetizer.virt.engine import result as result_mod
 
 objects.register_all()
 CONF = cfg.CONF
-SECRET = 'sekrit'
+SECRET = 'unit-test-secret-0123456789abcdef'
+CLONE = 'c10e0000-0000-4000-8000-000000000001'
+SOURCE = '50c00000-0000-4000-8000-000000000000'
 
 
 @pytest.fixture(autouse=True)
@@ -33,12 +37,12 @@ def conf(tmp_path):
     CONF.clear_override('instances_path')
 
 
-def make_instance(request=None, **sysmeta):
-    metadata = {}
-    if request is not None:
-        metadata.update(request.to_metadata())
-    inst = objects.Instance(id=2, uuid='c10e0000-0000-4000-8000-000000000001', project_id='p',
-                            metadata=metadata, system_metadata=dict(sysmeta),
+def make_instance(contract=None, secret=SECRET, **sysmeta):
+    sysmeta = dict(sysmeta)
+    if contract is not None:
+        sysmeta.update(contract.to_system_metadata(secret))
+    inst = objects.Instance(id=2, uuid=CLONE, project_id='p', task_state='spawning',
+                            metadata={}, system_metadata=sysmeta,
                             flavor=objects.Flavor(), display_name='web-clone',
                             image_ref='1mage')
     inst.save = mock.Mock()
@@ -46,10 +50,16 @@ def make_instance(request=None, **sysmeta):
 
 
 def signed(**kw):
-    fields = dict(source_uuid='50c0000-src', source_host='src-host', project_id='p',
-                  family='fam')
+    """A contract for the clone CLONE (stored signed by make_instance)."""
+    fields = dict(clone_uuid=CLONE, source_uuid=SOURCE, source_host='src-host',
+                  project_id='p', family='fam', members=[], placement='spread',
+                  randomize=False, expires_at=int(time.time()) + 600)
     fields.update(kw)
-    return clonerequest.CloneRequest(**fields).sign(SECRET)
+    return clone_contract.CloneContract(**fields)
+
+
+def text(inst):
+    return clone_spawn.contract_text_of(inst)
 
 
 class FakeDriver:
@@ -72,7 +82,8 @@ def faked(clone_result=None, clone_error=None):
     source_api = mock.Mock()
     source_api.prepare_source.return_value = {'domain': 'instance-00000001',
                                               'address': '10.0.0.5', 'host': 'src-host'}
-    spec = objects.RequestSpec(scheduler_hints={clonerequest.KEY: ['{}'], 'other': ['1']})
+    spec = objects.RequestSpec(scheduler_hints={clonerequest.HINT_KEY: ['{}'],
+                                                'other': ['1']})
     spec.save = mock.Mock()
     with mock.patch.object(clone_spawn.compute_utils, 'EventReporter') as reporter, \
             mock.patch.object(clone_spawn.engine, 'Host') as host, \
@@ -91,21 +102,25 @@ def result():
                                   source_stopped_at=1795804233.631541)
 
 
-def test_request_of_reads_the_signed_metadata():
+def test_contract_text_of_reads_the_system_metadata():
     req = signed()
-    assert clone_spawn.request_of(make_instance(req)) == req
-    assert clone_spawn.request_of(make_instance()) is None
+    found = clone_contract.CloneContract.from_text(text(make_instance(req)), [SECRET])
+    assert {f: getattr(found, f) for f in found.fields} == {
+        f: getattr(req, f) for f in req.fields}
+    assert text(make_instance()) is None
+    assert text(objects.Instance(uuid=CLONE)) is None   # system_metadata not loaded
 
 
 def test_spawn_clones_with_nova_identity_and_records_figures():
     req = signed()
     inst = make_instance(req)
+    contract = text(inst)
     drv = FakeDriver()
     with faked(clone_result=result()) as (source_api, reporter, host, clone):
         clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'vif1'}],
-                               req, source_api=source_api).run()
-    source_api.prepare_source.assert_called_once_with('ctx', 'src-host', req.source_uuid,
-                                                      inst.uuid)
+                               text(inst), source_api=source_api).run()
+    source_api.prepare_source.assert_called_once_with('ctx', 'src-host', contract,
+                                                      req.source_uuid, inst.uuid)
     host.assert_any_call(uri='qemu+tcp://10.0.0.5/system')
     (guest, target, options), kwargs = clone.call_args
     assert options.uuid == inst.uuid and options.name == inst.name
@@ -117,7 +132,8 @@ def test_spawn_clones_with_nova_identity_and_records_figures():
     assert figures['source_paused_ms'] == 31.5 and figures['downtime_ms'] == 22
     assert inst.metadata['pwnetizer_pause_ms'] == '31.5'
     assert inst.metadata['pwnetizer_paused_at'] == '1795804233.631541'
-    assert clonerequest.metadata_keys(inst.metadata) == []   # consumed once
+    assert clone_contract.keys_in(inst.system_metadata) == []   # consumed once
+    assert inst.save.call_args_list[0] == mock.call(expected_task_state=['spawning'])
     # a later move of the clone is scheduled like any other server's
     assert source_api.spec.scheduler_hints == {'other': ['1']}
     source_api.spec.save.assert_called_once_with()
@@ -125,22 +141,61 @@ def test_spawn_clones_with_nova_identity_and_records_figures():
     assert source_api.finish_source.call_args.kwargs['error'] is None
 
 
-@pytest.mark.parametrize('mutate,message', [
-    (lambda r: setattr(r, 'signature', 'forged'), 'valid signature'),
-    (lambda r: setattr(r, 'project_id', 'other') or r.sign(SECRET), 'is for project other'),
+@pytest.mark.parametrize('contract,secret,message', [
+    (signed(), 'another-secret-0123456789abcdefghij', 'signature does not verify'),
+    (signed(project_id='other'), SECRET, 'for another project'),
+    (signed(clone_uuid='c10e0000-0000-4000-8000-000000000009'), SECRET,
+     'for another server'),
+    (signed(source_uuid=CLONE), SECRET, 'clone of itself'),
+    (signed(expires_at=int(time.time()) - 1), SECRET, 'expired'),
 ])
-def test_bad_requests_abort_before_anything_is_touched(mutate, message):
-    req = signed()
-    mutate(req)
-    inst = make_instance(req)
+def test_a_refused_contract_aborts_before_any_host_acts(contract, secret, message):
+    inst = make_instance(contract, secret=secret)
     drv = FakeDriver()
     with faked() as (source_api, reporter, host, clone):
         with pytest.raises(nova_exception.BuildAbortException, match=message):
-            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [], req,
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [], text(inst),
                                    source_api=source_api).run()
     source_api.prepare_source.assert_not_called()
+    source_api.finish_source.assert_not_called()   # nothing told to the host it names
+    reporter.assert_not_called()
     clone.assert_not_called()
     drv.plug_vifs.assert_not_called()
+    assert clone_contract.keys_in(inst.system_metadata) == []   # consumed all the same
+
+
+def test_a_contract_is_consumed_once():
+    inst = make_instance(signed())
+    inst.save.side_effect = nova_exception.UnexpectedTaskStateError(
+        instance_uuid=CLONE, expected=['spawning'], actual='rebuilding')
+    with faked() as (source_api, reporter, host, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match='refused'):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                                   text(inst), source_api=source_api).run()
+    source_api.prepare_source.assert_not_called()
+
+
+def test_a_host_with_a_weak_secret_verifies_nothing():
+    inst = make_instance(signed())
+    CONF.set_override('clone_secret', 'short', group='pwnetizer')
+    with faked() as (source_api, reporter, host, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match='cannot verify'):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                                   text(inst), source_api=source_api).run()
+    source_api.prepare_source.assert_not_called()
+
+
+def test_a_contract_signed_with_a_previous_secret_is_accepted():
+    old = 'the-previous-secret-0123456789abcdef'
+    inst = make_instance(signed(), secret=old)
+    CONF.set_override('clone_secret_previous', [old], group='pwnetizer')
+    try:
+        with faked(clone_result=result()) as (source_api, reporter, host, clone):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                                   text(inst), source_api=source_api).run()
+    finally:
+        CONF.clear_override('clone_secret_previous', group='pwnetizer')
+    clone.assert_called_once()
 
 
 def test_engine_failure_unplugs_and_aborts_the_build():
@@ -151,7 +206,7 @@ def test_engine_failure_unplugs_and_aborts_the_build():
     with faked(clone_error=error) as (source_api, reporter, host, clone):
         with pytest.raises(nova_exception.BuildAbortException, match='clone QEMU died'):
             clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'v'}],
-                                   req, source_api=source_api).run()
+                                   text(inst), source_api=source_api).run()
     drv.unplug_vifs.assert_called_once()
     assert 'clone QEMU died' in source_api.finish_source.call_args.kwargs['error']
 
@@ -163,7 +218,7 @@ def test_source_host_refusal_is_the_fault_reason():
         source_api.prepare_source.side_effect = messaging.RemoteError(
             'SourceNotReady', 'source server x is paused (task None), not active')
         with pytest.raises(nova_exception.BuildAbortException, match='not active'):
-            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], text(inst),
                                    source_api=source_api).run()
     clone.assert_not_called()
 
@@ -189,7 +244,7 @@ def test_randomize_writes_image_properties_of_the_family_least_used():
     with faked(clone_result=result()) as (source_api, reporter, host, clone), \
             mock.patch.object(objects.InstanceList, 'get_by_filters',
                               side_effect=by_filters):
-        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], text(inst),
                                source_api=source_api).run()
     assert inst.system_metadata['image_hw_vif_model'] == 'rtl8139'
     assert clone.call_args.args[2].device_models == {'nic': 'rtl8139'}
@@ -203,6 +258,8 @@ def test_driver_spawns_non_clones_with_the_stock_driver():
         stock.assert_called_once()
         cloner.assert_not_called()
         drv.spawn('ctx', make_instance(signed()), 'meta', [], 'pw', {}, network_info=['v'])
+        passed = clone_contract.CloneContract.from_text(cloner.call_args.args[5], [SECRET])
+        assert passed.clone_uuid == CLONE   # the signed text, verified by CloneSpawn
         cloner.return_value.run.assert_called_once()
 
 
@@ -260,7 +317,7 @@ def test_busy_source_is_waited_for():
             mock.patch.object(clone_spawn, 'BUSY_RETRY_S', 0):
         source_api.prepare_source.side_effect = [busy, busy, {
             'domain': 'instance-00000001', 'address': '10.0.0.5', 'host': 'src-host'}]
-        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], text(inst),
                                source_api=source_api).run()
     assert source_api.prepare_source.call_count == 3
     clone.assert_called_once()
@@ -276,23 +333,26 @@ def _sibling(uuid, index, host, vm_state, task_state=None):
 def _fanout_spawn(index, siblings):
     req = signed()
     inst = make_instance(req)
+    text_sent = text(inst)
     inst.launch_index, inst.reservation_id = index, 'r-1'
     with faked(clone_result=result()) as (source_api, reporter, host, clone), \
             mock.patch.object(objects.InstanceList, 'get_by_filters',
                               return_value=siblings) as listed, \
             mock.patch.object(clone_spawn, 'PARENT_POLL_S', 0):
-        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], req,
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], text(inst),
                                source_api=source_api).run()
-    return req, inst, source_api, listed
+    return req, inst, source_api, listed, text_sent
 
 
 def test_fanout_tree_clones_an_earlier_active_clone():
     # clone index 3 (the fourth) is made from clone index 1 (the second)
     siblings = [_sibling('c0', 0, 'h1', 'active'), _sibling('c1', 1, 'h2', 'active')]
-    req, inst, source_api, listed = _fanout_spawn(3, siblings)
+    req, inst, source_api, listed, text_sent = _fanout_spawn(3, siblings)
     assert listed.call_args.args[1]['reservation_id'] == 'r-1'
-    source_api.prepare_source.assert_called_once_with('ctx', 'h2', 'c1', inst.uuid)
-    assert source_api.finish_source.call_args.args[1:3] == ('h2', 'c1')  # lease freed there
+    source_api.prepare_source.assert_called_once_with('ctx', 'h2', text_sent, 'c1',
+                                                      inst.uuid)
+    args = source_api.finish_source.call_args.args
+    assert (args[1], args[3]) == ('h2', 'c1')  # lease freed there
     assert inst.metadata[clone_spawn.PARENT_KEY] == 'c1'
 
 
@@ -302,14 +362,15 @@ def test_fanout_tree_waits_for_the_parent_to_be_active():
     def becomes_active():
         parent.vm_state, parent.task_state = 'active', None
     parent.refresh.side_effect = becomes_active
-    req, inst, source_api, _ = _fanout_spawn(1, [parent])
-    source_api.prepare_source.assert_called_once_with('ctx', 'h1', 'c0', inst.uuid)
+    req, inst, source_api, _, text_sent = _fanout_spawn(1, [parent])
+    source_api.prepare_source.assert_called_once_with('ctx', 'h1', text_sent, 'c0',
+                                                      inst.uuid)
 
 
 @pytest.mark.parametrize('state', ['error', 'deleted'])
 def test_fanout_tree_falls_back_to_the_source_when_the_parent_failed(state):
-    req, inst, source_api, _ = _fanout_spawn(1, [_sibling('c0', 0, 'h1', state)])
-    source_api.prepare_source.assert_called_once_with('ctx', req.source_host,
+    req, inst, source_api, _, text_sent = _fanout_spawn(1, [_sibling('c0', 0, 'h1', state)])
+    source_api.prepare_source.assert_called_once_with('ctx', req.source_host, text_sent,
                                                       req.source_uuid, inst.uuid)
     assert clone_spawn.PARENT_KEY not in inst.metadata
 
@@ -317,12 +378,12 @@ def test_fanout_tree_falls_back_to_the_source_when_the_parent_failed(state):
 def test_fanout_source_mode_always_clones_the_source():
     CONF.set_override('fanout', 'source', group='pwnetizer')
     try:
-        req, inst, source_api, listed = _fanout_spawn(
+        req, inst, source_api, listed, text_sent = _fanout_spawn(
             1, [_sibling('c0', 0, 'h1', 'active')])
     finally:
         CONF.clear_override('fanout', group='pwnetizer')
     listed.assert_not_called()
-    source_api.prepare_source.assert_called_once_with('ctx', req.source_host,
+    source_api.prepare_source.assert_called_once_with('ctx', req.source_host, text_sent,
                                                       req.source_uuid, inst.uuid)
 
 
@@ -338,7 +399,7 @@ def test_a_tap_left_down_after_the_nic_swap_is_set_up():
                               side_effect=lambda dev: dev == 'tapup'), \
             mock.patch.object(clone_spawn.linux_net, 'set_device_enabled') as enable:
         clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), vifs,
-                               req, source_api=source_api).run()
+                               text(inst), source_api=source_api).run()
     enable.assert_called_once_with('tapdown')
 
 

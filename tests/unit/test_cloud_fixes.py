@@ -47,9 +47,9 @@ def test_boot_files_are_fetched_into_the_clones_directory(tmp_path):
             (clone_dir / name).write_text(kwargs['image_id'])
         return mock.Mock(cache=cache)
     driver.image_backend.by_name.side_effect = by_name
-    request = mock.Mock(source_uuid=SRC)   # the domain cloned: the source or a parent clone
-    spawn = clone_spawn.CloneSpawn(driver, 'ctx', instance, None, [], request,
+    spawn = clone_spawn.CloneSpawn(driver, 'ctx', instance, None, [], 'contract',
                                    source_api=mock.Mock())
+    spawn.source_uuid = SRC   # the domain cloned: the source or a parent clone
     with mock.patch.object(clone_spawn.CONF, 'instances_path', str(tmp_path)):
         files = spawn._boot_files(str(clone_dir))
     assert files == {os.path.join(str(tmp_path), SRC, 'kernel'): str(clone_dir / 'kernel'),
@@ -60,7 +60,7 @@ def test_boot_files_are_fetched_into_the_clones_directory(tmp_path):
 def test_no_boot_files_without_a_kernel_image():
     instance = mock.Mock(kernel_id='')
     instance.obj_attr_is_set.return_value = True
-    spawn = clone_spawn.CloneSpawn(mock.Mock(), 'ctx', instance, None, [], mock.Mock(),
+    spawn = clone_spawn.CloneSpawn(mock.Mock(), 'ctx', instance, None, [], 'contract',
                                    source_api=mock.Mock())
     assert spawn._boot_files('/nowhere') == {}
 

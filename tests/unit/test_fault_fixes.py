@@ -5,14 +5,28 @@ from unittest import mock
 
 import libvirt
 from oslo_config import cfg
+import pytest
 
 from nova import objects
 
 from nova_pwnetizer.virt.engine import host as host_mod
 from nova_pwnetizer.virt import manager
+from tests.unit.fakes import C1
+from tests.unit.fakes import C2
+from tests.unit.fakes import contract
+from tests.unit.fakes import instances_db
+from tests.unit.fakes import SECRET
+from tests.unit.fakes import SRC
 
 objects.register_all()
 CONF = cfg.CONF
+
+
+@pytest.fixture(autouse=True)
+def conf():
+    CONF.set_override('clone_secret', SECRET, group='pwnetizer')
+    yield
+    CONF.clear_override('clone_secret', group='pwnetizer')
 
 
 def test_engine_connections_send_keepalives():
@@ -81,7 +95,8 @@ def _source_host(state=libvirt.VIR_DOMAIN_RUNNING):
     domain.state.return_value = [state, 0]
     driver = mock.Mock(service_host=CONF.host)
     driver._host.get_guest.return_value._domain = domain
-    source = objects.Instance(uuid='s', host=CONF.host, vm_state='active', task_state=None)
+    source = objects.Instance(uuid=SRC, host=CONF.host, vm_state='active', task_state=None,
+                              project_id='p')
     return manager.CloneSourceManager(driver), domain, source
 
 
@@ -91,11 +106,11 @@ def test_a_failed_clone_is_cleaned_up_on_the_source_host():
     # the mirror and the migration (paused, at the switch-over).
     qemu = SourceQEMU(status='pre-switchover', paused=True)
     ep, domain, source = _source_host(libvirt.VIR_DOMAIN_PAUSED)
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+    with instances_db(source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand', qemu.qemuMonitorCommand):
-        ep.prepare_source('ctx', 's', 'c1')
-        ep.finish_source('ctx', 's', 'c1', error='migration failed')
-        ep.prepare_source('ctx', 's', 'c2')    # the lease is free again
+        ep.prepare_source('ctx', SRC, C1, contract=contract(C1))
+        ep.finish_source('ctx', SRC, C1, error='migration failed', contract=contract(C1))
+        ep.prepare_source('ctx', SRC, C2, contract=contract(C2))    # the lease is free again
     assert 'yank' in qemu.commands
     assert qemu.commands.index('yank') < qemu.commands.index('migrate_cancel')
     assert 'block-job-cancel' in qemu.commands and 'blockdev-del' in qemu.commands
@@ -108,9 +123,10 @@ def test_a_clean_source_is_left_alone():
     ep, domain, source = _source_host()
     clean = _qmp(qemu.commands, {'query-block-jobs': [], 'query-named-block-nodes': [],
                                  'query-migrate-capabilities': []}, {'status': 'failed'})
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+    with instances_db(source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand', clean):
-        ep.finish_source('ctx', 's', 'c1', error='clone QEMU died')
+        ep.prepare_source('ctx', SRC, C1, contract=contract(C1))   # its lease
+        ep.finish_source('ctx', SRC, C1, error='clone QEMU died', contract=contract(C1))
     assert not {'yank', 'migrate_cancel', 'block-job-cancel'} & set(qemu.commands)
 
 
@@ -123,9 +139,10 @@ def test_a_switchover_pause_left_on_alone_is_a_leftover():
         'query-migrate': {'status': 'cancelled'},
         'query-migrate-capabilities': [
             {'capability': 'pause-before-switchover', 'state': True}]})
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+    with instances_db(source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand', left_on):
-        ep.finish_source('ctx', 's', 'c1', error='link down')
+        ep.prepare_source('ctx', SRC, C1, contract=contract(C1))   # its lease
+        ep.finish_source('ctx', SRC, C1, error='link down', contract=contract(C1))
     assert 'migrate-set-capabilities' in qemu.commands
     assert not {'migrate_cancel', 'block-job-cancel'} & set(qemu.commands)
     domain.resume.assert_not_called()
@@ -133,15 +150,18 @@ def test_a_switchover_pause_left_on_alone_is_a_leftover():
 
 def test_no_cleanup_while_another_clone_holds_the_source():
     ep, _, source = _source_host()
-    with mock.patch.object(objects.Instance, 'get_by_uuid', return_value=source), \
+    with instances_db(source), \
             mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
-        ep.prepare_source('ctx', 's', 'c2')
-        ep.finish_source('ctx', 's', 'c1', error='late news of an old clone')
+        ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
+        ep.finish_source('ctx', SRC, C1, error='late news of an old clone',
+                         contract=contract(C1))
     qmp.assert_not_called()
 
 
 def test_a_successful_clone_touches_nothing():
-    ep, _, _ = _source_host()
-    with mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
-        ep.finish_source('ctx', 's', 'c1', figures={'source_paused_ms': 20})
+    ep, _, source = _source_host()
+    with instances_db(source), mock.patch('libvirt_qemu.qemuMonitorCommand') as qmp:
+        ep.prepare_source('ctx', SRC, C1, contract=contract(C1))
+        ep.finish_source('ctx', SRC, C1, figures={'source_paused_ms': 20},
+                         contract=contract(C1))
     qmp.assert_not_called()

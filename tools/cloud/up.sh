@@ -233,8 +233,10 @@ configure_nova() {
         mkdir -p "$PWN_CLOUD_STATE/host$n"
     done
     # What the devstack plugin does (devstack/lib/pwnetizer), with the same
-    # secret on nova-api and both compute hosts.
-    [ -f "$PWN_CLOUD_STATE/clone_secret" ] || openssl rand -hex 32 > "$PWN_CLOUD_STATE/clone_secret"
+    # secret on nova-api, nova-scheduler and both compute hosts.
+    [ -f "$PWN_CLOUD_STATE/clone_secret" ] \
+        || (umask 077 && openssl rand -hex 32 > "$PWN_CLOUD_STATE/clone_secret")
+    chmod 600 "$PWN_CLOUD_STATE/clone_secret"
     # shellcheck disable=SC2034  # read by devstack/lib/pwnetizer
     local NOVA_CONF=$f NOVA_CPU_CONF=$c NOVA_API_PASTE_INI=$d/api-paste.ini
     # shellcheck disable=SC2034
