@@ -17,6 +17,7 @@ does not verify is refused with nothing done, on either host.
 import json
 import os
 import random
+import re
 import time
 
 from oslo_config import cfg
@@ -97,6 +98,18 @@ def stored_figures(figures):
     return json.dumps(stored, sort_keys=True, separators=(',', ':'))
 
 
+_URI = re.compile(r'\b[a-z][a-z0-9+.-]*://[^\s\'"]*')
+
+
+def public_reason(reason: str, host_names) -> str:
+    """``reason`` without the URIs and host names in it (a clone's fault
+    message is read by its tenant; the log keeps the whole reason)."""
+    reason = _URI.sub('<uri>', reason)
+    for name in sorted({n for n in host_names if n and len(n) > 1}, key=len, reverse=True):
+        reason = re.sub(r'(?<![\w.-])%s(?![\w-])' % re.escape(name), '<host>', reason)
+    return reason
+
+
 class CloneSpawn:
     """Spawn ``instance`` as a live clone; ``driver`` is the PwnetizerDriver."""
 
@@ -144,8 +157,10 @@ class CloneSpawn:
                       instance=self.instance)
             self._undo()
             self._tell_source(error=reason)
-            raise nova_exception.BuildAbortException(instance_uuid=self.instance.uuid,
-                                                     reason=reason) from e
+            # the fault is the tenant's to read: no host names or addresses
+            raise nova_exception.BuildAbortException(
+                instance_uuid=self.instance.uuid,
+                reason=public_reason(reason, self._host_names())) from e
         try:
             self._record(result)
         finally:   # the source's lease ends with the clone, whatever happens here
@@ -382,6 +397,13 @@ class CloneSpawn:
         if isinstance(exc, messaging.RemoteError):
             return exc.value or exc.exc_type
         return getattr(exc, 'message', None) or str(exc) or exc.__class__.__name__
+
+    def _host_names(self):
+        names = [self.source_host, self.driver.service_host, CONF.host, CONF.my_ip,
+                 CONF.pwnetizer.migration_address, CONF.libvirt.live_migration_inbound_addr]
+        if self.source_host:
+            names.append(manager.libvirt_address(self.source_host))
+        return names
 
     def _undo(self):
         # The engine has rolled back its own work; Nova's cleanup of the

@@ -139,9 +139,11 @@ class CloneSourceManager:
         if instance.project_id != terms.project_id:
             raise SourceNotReady('the clone contract is for another project')
         here = self.driver.service_host
-        if instance.host != here:
-            raise SourceNotReady('source server %s runs on %s, not on %s'
-                                 % (source_uuid, instance.host, here))
+        if instance.host != here:   # (tenants read the reason: no host names)
+            LOG.info('Source %s of clone %s runs on %s, not here', source_uuid,
+                     clone_uuid, instance.host)
+            raise SourceNotReady('source server %s has moved to another host'
+                                 % source_uuid)
         if instance.vm_state != vm_states.ACTIVE or instance.task_state not in (
                 None, task_states.SPAWNING):
             raise SourceNotReady('source server %s is %s (task %s), not active'
@@ -149,8 +151,8 @@ class CloneSourceManager:
         try:
             guest = self.driver._host.get_guest(instance)
         except nova_exception.InstanceNotFound:
-            raise SourceNotReady('source server %s has no domain on %s'
-                                 % (source_uuid, here))
+            raise SourceNotReady('source server %s has no domain on its host'
+                                 % source_uuid)
         self._lease(source_uuid, clone_uuid)
         LOG.info('Clone %s of this host\'s instance is starting', clone_uuid,
                  instance=instance)

@@ -6,7 +6,8 @@ another project.  Each attack is tried through Nova's own API and must be
 refused, with the victim untouched:
 
 - every write of a reserved key: create (metadata, both spellings of the
-  scheduler hints), metadata set, update, replace and delete, rebuild --
+  scheduler hints), metadata set, update, replace and delete, rebuild,
+  also through the method override of Nova's router (``?_method=``) --
   by the tenant, by another tenant and by the admin;
 - a replay of what a tenant can read of a clone request (its scheduler
   hint) into a plain ``POST /servers``: no server is made, no quota used;
@@ -95,6 +96,14 @@ def _attempts(cloud, target, family):
         ('DELETE', '/servers/%s/metadata/pwnetizer_source' % target, None),
         ('POST', '/servers/%s/action' % target,
          {'rebuild': {'imageRef': image, 'metadata': {'pwnetizer_family': 'x'}}}),
+        # the method override of Nova's router (routes: ?_method=)
+        ('POST', '/servers/%s/metadata/pwnetizer_source?_method=PUT' % target,
+         {'meta': {'pwnetizer_source': 'x'}}),
+        ('POST', '/servers/%s/metadata/pwnetizer_family?_method=DELETE' % target, None),
+        ('PUT', '/servers?_method=POST',
+         _boot_body(cloud, metadata={'pwnetizer_family': family})),
+        ('PUT', '/servers/%s/action?_method=POST' % target,
+         {'rebuild': {'imageRef': image, 'metadata': {'pwnetizer_family': 'x'}}}),
     ]
 
 
@@ -138,6 +147,10 @@ def test_a_replace_of_all_metadata_keeps_the_reserved_keys(cloud, victim):
     assert cloud.server(clone['id'])['metadata'] == dict(reserved, role='web')
     # the tenant's own keys stay the tenant's to change
     cloud.ok(cloud.compute.delete('/servers/%s/metadata/role' % clone['id']), 204)
+    assert cloud.server(clone['id'])['metadata'] == reserved
+    # also through the router's method override
+    cloud.ok(cloud.compute.post('/servers/%s/metadata?_method=PUT' % clone['id'],
+                                json={'metadata': {}}))
     assert cloud.server(clone['id'])['metadata'] == reserved
 
 

@@ -55,7 +55,7 @@ def test_prepare_source_says_where_the_running_source_is():
 
 
 @pytest.mark.parametrize('instance,missing,message', [
-    (source(host='elsewhere'), False, 'runs on elsewhere'),
+    (source(host='elsewhere'), False, 'moved to another host'),
     (source(vm_state='stopped'), False, 'is stopped'),
     (source(task_state='rebooting'), False, 'task rebooting'),
     (source(), True, 'has no domain'),

@@ -418,3 +418,20 @@ def test_link_up_reads_the_flags_of_the_device(tmp_path, monkeypatch):
     assert clone_spawn._link_up('eth-up') is True
     assert clone_spawn._link_up('eth-down') is False
     assert clone_spawn._link_up('no-such-device-here') is True
+
+
+def test_the_fault_of_a_failed_clone_names_no_host():
+    inst = make_instance(signed())
+    error = engine_exception.CloneFailed(
+        'memory', "Failed to connect socket to 'qemu+tcp://10.0.0.5:16509/system': "
+                  'host src-host or dst-host unreachable')
+    with faked(clone_error=error) as (source_api, reporter, host, clone):
+        with pytest.raises(nova_exception.BuildAbortException) as raised:
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                                   text(inst), source_api=source_api).run()
+    message = str(raised.value)
+    assert 'src-host ' not in message and 'dst-host' not in message
+    assert '10.0.0.5' not in message and 'qemu+tcp' not in message
+    assert '<uri>' in message and 'unreachable' in message
+    # the source host is told the whole reason
+    assert 'src-host' in source_api.finish_source.call_args.kwargs['error']

@@ -101,3 +101,32 @@ def test_the_paste_filter_puts_the_guard_in_front_of_the_clone_action():
     app = clone_action.filter_factory({})(Nova())
     assert isinstance(app, reserved_keys_middleware.ReservedKeysMiddleware)
     assert isinstance(app.application, clone_action.CloneActionMiddleware)
+
+
+def test_the_method_override_of_nova_s_router_does_not_get_past_the_guard():
+    # routes, in front of Nova's controllers, acts on ?_method= (also one
+    # that webob cannot decode): every write it may route to is checked
+    attempts = [
+        ('POST', '/servers/%s/metadata/pwnetizer_source?_method=PUT' % SERVER,
+         {'meta': {'pwnetizer_source': 'forged'}}),
+        ('POST', '/servers/%s/metadata/pwnetizer_source?_method=DELETE' % SERVER, None),
+        ('PUT', '/servers?_method=POST',
+         {'server': {'name': 'x', 'metadata': {'pwnetizer_family': 'x'}}}),
+        ('PUT', '/servers?_method=PO%ffST', {'server': {}, 'os:scheduler_hints': {
+            'pwnetizer_clone': 'replayed'}}),
+        ('PUT', '/servers/%s/action?_method=POST' % SERVER,
+         {'rebuild': {'imageRef': 'i', 'metadata': {'pwnetizer_family': 'x'}}}),
+    ]
+    for method, path, data in attempts:
+        app, nova = guard()
+        response = call(app, method, path, data)
+        assert response.status_int == 400, (method, path)
+        assert nova.seen == [], (method, path)
+
+
+def test_a_replace_of_all_metadata_by_method_override_keeps_the_reserved_keys():
+    app, nova = guard({'pwnetizer_family': 'fam', 'role': 'old'})
+    response = call(app, 'POST', '/servers/%s/metadata?_method=PUT' % SERVER,
+                    {'metadata': {}})
+    assert response.status_int == 200
+    assert json.loads(nova.seen[0][2]) == {'metadata': {'pwnetizer_family': 'fam'}}

@@ -43,6 +43,9 @@ SUBNET_CIDR = '10.214.0.0/24'
 VIF_MODELS = 'virtio,e1000,rtl8139'
 
 
+KEYSTONE_RETRIES = 5
+
+
 def log(msg):
     print('bootstrap: %s' % msg, file=sys.stderr, flush=True)
 
@@ -229,7 +232,9 @@ def main():
                         help='users, services and endpoints only (before Nova starts)')
     args = parser.parse_args()
     admin = session('admin', args.password, 'admin')
-    ks = keystone_client.Client(session=admin)
+    # Keystone under gunicorn, just (re)started, may reset a connection
+    # ("Connection reset by peer"): retry what failed to connect.
+    ks = keystone_client.Client(session=admin, connect_retries=KEYSTONE_RETRIES)
     wait('keystone', lambda: ks.projects.list(), 120)
     identity(ks, args.password)
     write_credentials(args.etc, args.password)
