@@ -211,3 +211,27 @@ def test_cli_and_guardian_killed_then_cleanup(host, guests):
                           capture_output=True, text=True, check=True).stdout
     assert 'removed half-built clone %s' % clone_name in done
     _assert_source_healthy(host, guests, src)
+
+
+def test_cleanup_never_resumes_a_pause_asked_of_libvirt(host, guests, tmp_path):
+    # A source whose last migration completed (here one the engine's way,
+    # through QMP), then paused by an admin through libvirt (Nova's pause):
+    # the pause is the admin's, and cleanup must leave it.
+    src = guests.boot()
+    src.guest.qmp('migrate', uri='file:%s' % (tmp_path / 'state.bin'))
+    helpers.wait_until(lambda: src.guest.migration_status().get('status') == 'completed',
+                       60, 'the migration to a file to complete')
+    src.guest.resume()
+    src.guest.suspend()
+    assert src.guest.paused_by_user()
+    assert src.guest.migration_status().get('status') == 'completed'
+    listed = subprocess.run([sys.executable, '-m', 'nova_pwnetizer.cmd.pwnetizer', 'cleanup',
+                             '--dry-run'], capture_output=True, text=True, check=True).stdout
+    assert src.guest.name not in listed, listed
+    subprocess.run([sys.executable, '-m', 'nova_pwnetizer.cmd.pwnetizer', 'cleanup'],
+                   capture_output=True, text=True, check=True)
+    assert src.guest.state == 'paused'
+    engine.recovery.recover_source(src.guest)   # what the source host runs
+    assert src.guest.state == 'paused'
+    src.guest.resume()
+    _assert_source_healthy(host, guests, src)

@@ -54,6 +54,21 @@ class Guest:
         """The domain state's name: 'running', 'paused', 'shutoff', ..."""
         return STATE_NAMES.get(self.dom.state()[0], 'unknown')
 
+    def paused_by_user(self) -> bool:
+        """Whether someone paused the domain through libvirt (Nova's pause,
+        ``virsh suspend``): a pause the engine must never undo."""
+        state, reason = self.dom.state()[:2]
+        return state == libvirt.VIR_DOMAIN_PAUSED and reason == libvirt.VIR_DOMAIN_PAUSED_USER
+
+    def libvirt_job_active(self) -> bool:
+        """Whether libvirt itself runs a job on the domain (Nova's live
+        migration, a save, a snapshot); the engine's own migrations go
+        through QMP and are no libvirt job."""
+        try:
+            return self.dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE
+        except libvirt.libvirtError:
+            return False
+
     def is_active(self):
         """Running or paused; False also once a transient domain is gone."""
         try:

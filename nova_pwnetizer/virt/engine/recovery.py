@@ -6,6 +6,12 @@ killed outright.  Should both die, ``pwnetizer cleanup`` finds the rest: a
 half-built clone domain (marked ``building`` in its metadata, with the
 owner's pid), NBD nodes or mirror jobs on a source, or a source migration
 waiting at ``pre-switchover`` (the source paused).
+
+It touches only the engine's own work: block jobs and nodes it named
+(``pwn-*``), and migrations that are no libvirt job (the engine drives
+its migrations through QMP; a migration libvirt runs, Nova's live
+migration, is left alone).  It never resumes a domain that someone paused
+through libvirt (Nova's pause, ``virsh suspend``).
 """
 
 import errno
@@ -78,9 +84,12 @@ def source_leftovers(guest):
                for n in guest.qmp('query-named-block-nodes', flat=True)):
             found.append('NBD node')
         status = guest.migration_status().get('status')
-        if status in migration.ACTIVE_STATES:
+        if guest.libvirt_job_active():
+            pass   # libvirt's own migration (Nova's): not the engine's
+        elif status in migration.ACTIVE_STATES:
             found.append('migration (%s)' % status)
-        elif status == 'completed' and guest.state == 'paused':
+        elif status == 'completed' and guest.state == 'paused' \
+                and not guest.paused_by_user():
             found.append('paused after its migration completed')
         # left on, it would stop the source's next ordinary migration short
         if any(c['capability'] == 'pause-before-switchover' and c['state']
@@ -93,7 +102,10 @@ def source_leftovers(guest):
 
 def recover_source(guest):
     """Cancel the engine's migration and block jobs on ``guest``; resume it
-    if the engine paused it.  Safe to call on any domain."""
+    if the engine's migration paused it.  Safe to call on any domain: a
+    migration libvirt runs and a pause someone asked libvirt for are left
+    alone."""
+    libvirt_job = guest.libvirt_job_active()
     nbd_nodes = [n['node-name'] for n in guest.qmp('query-named-block-nodes', flat=True)
                  if (n.get('node-name') or '').startswith('pwn-nbd-')]
     for name in nbd_nodes:  # first: a dead link must not freeze the drains below
@@ -102,7 +114,7 @@ def recover_source(guest):
         except exception.QMPError as e:
             LOG.warning('cannot yank %s on %s: %s', name, guest.name, e)
     status = guest.migration_status().get('status')
-    if status in migration.ACTIVE_STATES:
+    if status in migration.ACTIVE_STATES and not libvirt_job:
         guest.qmp('migrate_cancel')  # QEMU resumes a source it paused
         deadline = time.monotonic() + 30
         while (guest.migration_status().get('status') in migration.ACTIVE_STATES
@@ -116,9 +128,14 @@ def recover_source(guest):
             guest.qmp('blockdev-del', **{'node-name': name})
         except exception.QMPError as e:
             LOG.warning('cannot remove %s from %s yet: %s', name, guest.name, e)
+    if libvirt_job:
+        LOG.info('%s: libvirt runs a job on it (a migration of its own?): left alone',
+                 guest.name)
+        return
     guest.qmp('migrate-set-capabilities', capabilities=[
         {'capability': 'pause-before-switchover', 'state': False}])
-    if status in ('pre-switchover', 'device', 'completed') and guest.state == 'paused':
+    if status in ('pre-switchover', 'device', 'completed') and guest.state == 'paused' \
+            and not guest.paused_by_user():
         guest.resume()
 
 

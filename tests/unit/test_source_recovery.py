@@ -1,5 +1,7 @@
-"""Regressions found by the cloud fault tests (tests/cloud/test_cloud_faults.py):
-a link between the hosts that goes down in the middle of a clone."""
+"""The source host's recovery after a failed clone (manager and
+engine.recovery): what it undoes, and what it never touches (another
+clone's work, libvirt's own migrations, a pause asked of libvirt); and the
+engine's connections, which must notice a dead link between the hosts."""
 
 from unittest import mock
 
@@ -87,12 +89,14 @@ def _qmp(commands, replies, default=None):
     return command
 
 
-def _source_host(state=libvirt.VIR_DOMAIN_RUNNING):
+def _source_host(state=libvirt.VIR_DOMAIN_RUNNING, reason=0,
+                 job=libvirt.VIR_DOMAIN_JOB_NONE):
     """The source host's endpoint, its libvirt domain (active, in ``state``)
     and the source's Nova instance."""
     domain = mock.Mock()
     domain.isActive.return_value = 1
-    domain.state.return_value = [state, 0]
+    domain.state.return_value = [state, reason]
+    domain.jobInfo.return_value = [job] + [0] * 11
     driver = mock.Mock(service_host=CONF.host)
     driver._host.get_guest.return_value._domain = domain
     source = objects.Instance(uuid=SRC, host=CONF.host, vm_state='active', task_state=None,
@@ -165,3 +169,28 @@ def test_a_successful_clone_touches_nothing():
         ep.finish_source('ctx', SRC, C1, figures={'source_paused_ms': 20},
                          contract=contract(C1))
     qmp.assert_not_called()
+
+
+def test_a_migration_libvirt_runs_is_left_alone():
+    # e.g. an admin's live migration of the source: no engine migration
+    qemu = SourceQEMU(status='active')
+    ep, domain, source = _source_host(job=libvirt.VIR_DOMAIN_JOB_UNBOUNDED)
+    with instances_db(source), \
+            mock.patch('libvirt_qemu.qemuMonitorCommand', qemu.qemuMonitorCommand):
+        ep.prepare_source('ctx', SRC, C1, contract=contract(C1))
+        ep.finish_source('ctx', SRC, C1, error='clone QEMU died', contract=contract(C1))
+    assert 'migrate_cancel' not in qemu.commands
+    assert 'migrate-set-capabilities' not in qemu.commands
+    domain.resume.assert_not_called()
+
+
+def test_a_pause_asked_of_libvirt_is_never_undone():
+    # an admin paused the source after its (engine's) migration completed
+    qemu = SourceQEMU(status='completed', paused=True)
+    ep, domain, source = _source_host(libvirt.VIR_DOMAIN_PAUSED,
+                                      reason=libvirt.VIR_DOMAIN_PAUSED_USER)
+    with instances_db(source), \
+            mock.patch('libvirt_qemu.qemuMonitorCommand', qemu.qemuMonitorCommand):
+        ep.prepare_source('ctx', SRC, C1, contract=contract(C1))
+        ep.finish_source('ctx', SRC, C1, error='switch-over failed', contract=contract(C1))
+    domain.resume.assert_not_called()
