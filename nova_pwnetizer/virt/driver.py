@@ -8,7 +8,8 @@ puts into Nova's package, because Nova loads drivers from ``nova.virt``.)
 Every instance that is not a clone is spawned by the stock driver,
 unchanged; a clone is spawned by :class:`~.clone_spawn.CloneSpawn`.  The
 driver also serves the clone coordination endpoint (:mod:`.manager`) and
-reports the ``pwnetizer`` stat that the CloneHostFilter looks for.
+reports the ``pwnetizer`` stat that the CloneHostFilter looks for; its
+:mod:`.source_watchdog` never leaves one of this host's sources paused.
 While one of its instances is being cloned, the pause and resume of the
 switch-over are not passed on to Nova's compute manager, and a clone's
 later live migration sends no incoming migration arguments of its own.
@@ -26,6 +27,7 @@ from nova_pwnetizer.scheduler import filters
 from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import manager
 from nova_pwnetizer.virt import migratable_guest
+from nova_pwnetizer.virt import source_watchdog
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi, read_only)
         self._clone_rpc_server = None
+        self._source_watchdog = None
         self.service_host = CONF.host
         self.clone_sources = manager.CloneSourceManager(self)
 
@@ -44,8 +47,14 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
         self.service_host = host
         self._clone_rpc_server = manager.start_server(self, self.clone_sources)
         LOG.info('Serving clone coordination on topic %s', CONF.pwnetizer.rpc_topic)
+        self._source_watchdog = source_watchdog.SourceWatchdog(
+            self.clone_sources, self._host.get_connection, host)
+        self._source_watchdog.start()
 
     def cleanup_host(self, host):
+        if self._source_watchdog is not None:
+            self._source_watchdog.stop()
+            self._source_watchdog = None
         if self._clone_rpc_server is not None:
             self._clone_rpc_server.stop()
             self._clone_rpc_server.wait()

@@ -18,6 +18,7 @@ import oslo_messaging as messaging
 
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects
 from nova.objects import base as objects_base
@@ -83,6 +84,21 @@ class CloneSourceManager:
                 return
             del self._leases[source_uuid]
         self.driver.source_released(source_uuid)
+
+    def holders(self) -> dict:
+        """{source uuid: (clone uuid, monotonic expiry)} of the leases."""
+        with self._lock:
+            return dict(self._leases)
+
+    def give_up(self, source_uuid: str, clone_uuid: str, why: str) -> None:
+        """End the lease of ``clone_uuid`` on ``source_uuid`` as a failed
+        clone: undo its work on the source (resuming it), free the lease.
+        A later ``finish_source`` of that clone does nothing."""
+        try:
+            self._recover_source(nova_context.get_admin_context(), source_uuid,
+                                 clone_uuid)
+        finally:
+            self._release(source_uuid, clone_uuid)
 
     def is_leased(self, source_uuid):
         """Whether a clone of ``source_uuid`` is in progress."""

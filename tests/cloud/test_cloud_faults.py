@@ -1,5 +1,7 @@
 """Faults in the middle of a live clone, in the real test cloud: the
-clone's QEMU killed, the link between the hosts cut.
+clone's QEMU killed, the link between the hosts cut, the target host's
+nova-compute killed with the clone's guardian (then the source host's
+watchdog resumes the source, paused at the switch-over, within its bound).
 
 Each test clones a tenant's running server to the other host
 (``placement: spread``) through the API and injects the fault once the
@@ -24,6 +26,7 @@ about 2 minutes each.
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -150,3 +153,57 @@ def _link_restored():
     yield
     helpers.set_link(True)
     helpers.unshape_link()
+
+
+def _service_pid(name):
+    with open('/run/pwnetizer-cloud/%s.pid' % name) as f:
+        return int(f.read())
+
+
+def test_target_compute_killed_mid_copy(cloud, servers):
+    # The target's nova-compute and the clone's guardian die (SIGKILL) in
+    # the memory copy: nothing on the target finishes or undoes the clone,
+    # the copy converges and the source's QEMU waits, paused, at the
+    # switch-over.  The source host's watchdog resumes it within its bound.
+    source_id, host, before = _boot_source(cloud, servers, 'pwn-fault-target-src')
+    target = helpers.other_host(host)
+    service = 'nova-compute-' + target.name.rpartition('host')[2]
+    bound = 2 * 10 + 5   # 2 * [pwnetizer] switchover_timeout + the watchdog's grace
+    with helpers.slow_link(host):
+        clone_id = cloud.clone(source_id)[0]
+        helpers.wait_copy_under_way(host, source_id, clone_id)
+        clone_name = cloud.server(clone_id, admin=True)['OS-EXT-SRV-ATTR:instance_name']
+        victims = [_service_pid(service)] + helpers.guardian_pids(clone_name)
+        assert len(victims) == 2, victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+    # unshaped: the copy converges within seconds
+    deadline = time.monotonic() + 120
+    while host.state(source_id) != 'paused':
+        assert time.monotonic() < deadline, 'the source never reached the switch-over'
+        time.sleep(0.1)
+    paused = time.monotonic()
+    assert host.qmp(source_id, 'query-migrate').get('status') == 'pre-switchover'
+    while host.state(source_id) == 'paused':
+        assert time.monotonic() - paused < bound + 15, (
+            'the source is still paused %d s after the switch-over began'
+            % (time.monotonic() - paused))
+        time.sleep(0.1)
+    FIGURES['target compute killed: source paused (s)'] = round(
+        time.monotonic() - paused, 1)
+    deadline = time.monotonic() + 30
+    while helpers.source_leftovers(host, source_id):
+        assert time.monotonic() < deadline, helpers.source_leftovers(host, source_id)
+        time.sleep(1)
+    # The target's nova-compute comes back: the clone it was building goes
+    # to ERROR (Nova's init_host); deleting it removes what is left.
+    subprocess.run([os.path.join(helpers.TOP, 'tools', 'cloud', 'up.sh')], check=True,
+                   stdout=subprocess.DEVNULL)
+    clone = _wait_error(cloud, clone_id, timeout=300)
+    assert cloud.server(source_id)['status'] == 'ACTIVE'
+    ticks = cloud.wait_ticks(source_id, len(cloud.ticks(source_id)) + 3, timeout=60)
+    assert ticks[-1][0] > before[-1][0]
+    cloud.ok(cloud.compute.delete('/servers/%s' % clone['id']), 204)
+    cloud.wait_gone(clone['id'])
+    helpers.assert_no_leaks(cloud, sources=[source_id], clones=[clone['id']], timeout=60)
+    _clone_again(cloud, source_id, host, 'target compute killed')

@@ -1,0 +1,113 @@
+"""The source host's watchdog: a source paused at its switch-over for too
+long, or whose lease ran out, is given up on; at start-up the host's
+active instances are cleaned of what clones left."""
+
+from unittest import mock
+
+from oslo_config import cfg
+import pytest
+
+from nova import objects
+
+from nova_pwnetizer.virt import manager
+from nova_pwnetizer.virt import source_watchdog
+
+objects.register_all()
+CONF = cfg.CONF
+SRC, OTHER, C1 = 'src-uuid', 'other-uuid', 'clone-1'
+
+
+class Guest:
+    def __init__(self, status=None, state='running', active=True):
+        self.status, self.state, self.active = status, state, active
+
+    def migration_status(self):
+        return {'status': self.status} if self.status else {}
+
+    def is_active(self):
+        return self.active
+
+
+class Sources:
+    def __init__(self, leases):
+        self.leases = leases
+        self.given_up = []
+
+    def holders(self):
+        return dict(self.leases)
+
+    def give_up(self, source_uuid, clone_uuid, why):
+        self.given_up.append((source_uuid, clone_uuid, why))
+        self.leases.pop(source_uuid, None)
+
+    def is_leased(self, uuid):
+        return uuid in self.leases
+
+
+def watchdog(leases, guests):
+    dog = source_watchdog.SourceWatchdog(Sources(leases), mock.Mock(), 'host1')
+    dog._guest = guests.get
+    return dog
+
+
+def test_a_source_paused_at_the_switchover_past_the_bound_is_given_up():
+    bound = source_watchdog.pause_bound_s()
+    assert bound == 2 * CONF.pwnetizer.switchover_timeout + source_watchdog.GRACE_S
+    guest = Guest('pre-switchover', 'paused')
+    dog = watchdog({SRC: (C1, 10 ** 6)}, {SRC: guest})
+    assert dog.check_once(now=100.0) == []            # paused: the switch-over begins
+    assert dog.check_once(now=100.0 + bound) == []    # within the bound
+    assert dog.check_once(now=100.5 + bound) == [(SRC, C1)]
+    assert 'switch-over' in dog.sources.given_up[0][2]
+
+
+def test_a_switchover_that_ends_in_time_resets_the_watch():
+    guest = Guest('pre-switchover', 'paused')
+    dog = watchdog({SRC: (C1, 10 ** 6)}, {SRC: guest})
+    dog.check_once(now=0.0)
+    guest.status, guest.state = 'completed', 'running'
+    dog.check_once(now=1.0)
+    guest.status, guest.state = 'pre-switchover', 'paused'   # (another round)
+    assert dog.check_once(now=source_watchdog.pause_bound_s() + 0.5) == []
+
+
+@pytest.mark.parametrize('guest', [Guest('active'), Guest(None, 'paused'),
+                                   Guest('pre-switchover', 'running'), None])
+def test_a_copy_in_progress_or_a_pause_that_is_not_the_switchover_is_left(guest):
+    dog = watchdog({SRC: (C1, 10 ** 6)}, {SRC: guest} if guest else {})
+    for now in (0.0, 10 ** 3):
+        assert dog.check_once(now=now) == []
+
+
+def test_a_lease_that_ran_out_is_given_up():
+    dog = watchdog({SRC: (C1, 50.0), OTHER: (C1, 500.0)}, {SRC: Guest('active')})
+    assert dog.check_once(now=60.0) == [(SRC, C1)]
+    assert dog.sources.given_up[0][2] == 'its lease ran out'
+
+
+def test_the_start_up_sweep_cleans_only_active_unleased_instances_with_leftovers():
+    instances = [objects.Instance(uuid=u, vm_state=s) for u, s in (
+        ('left', 'active'), ('clean', 'active'), ('building', 'building'),
+        ('leased', 'active'))]
+    guests = {u: Guest() for u in ('left', 'clean', 'building', 'leased')}
+    dog = watchdog({'leased': (C1, 10 ** 6)}, guests)
+    leftovers = {'left': ['NBD node'], 'building': ['migration (active)'],
+                 'leased': ['NBD node']}
+    with mock.patch.object(objects.InstanceList, 'get_by_host', return_value=instances), \
+            mock.patch.object(source_watchdog.recovery, 'source_leftovers',
+                              side_effect=lambda g: leftovers.get(
+                                  next(u for u, x in guests.items() if x is g), [])), \
+            mock.patch.object(source_watchdog.recovery, 'recover_source') as recover:
+        assert dog.sweep(context='ctx') == ['left']
+    recover.assert_called_once_with(guests['left'])
+
+
+def test_giving_up_recovers_the_source_and_frees_the_lease():
+    ep = manager.CloneSourceManager(mock.Mock())
+    ep._leases[SRC] = (C1, 10 ** 9)
+    with mock.patch.object(ep, '_recover_source') as recover, \
+            mock.patch.object(manager.nova_context, 'get_admin_context', return_value='adm'):
+        ep.give_up(SRC, C1, 'test')
+    recover.assert_called_once_with('adm', SRC, C1)
+    assert not ep.is_leased(SRC)
+    ep.driver.source_released.assert_called_once_with(SRC)
