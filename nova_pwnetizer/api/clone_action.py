@@ -47,6 +47,7 @@ from nova.objects import network_request
 from nova import policy as nova_policy
 
 from nova_pwnetizer.api import contracting_compute
+from nova_pwnetizer.api import create_checks
 from nova_pwnetizer.api import faults
 from nova_pwnetizer.api import policies
 from nova_pwnetizer.api import reserved_keys_middleware
@@ -200,6 +201,7 @@ class CloneActionMiddleware:
             members=members, placement=args['placement'],
             expires_at=expires_at).to_hints(secret)
         requested_networks, security_groups = self._networks(context, instance)
+        flavor = self._checked_create(context, instance, requested_networks)
 
         metadata = dict(args['metadata'])
         metadata.update({META_SOURCE: instance.uuid, META_FAMILY: family})
@@ -208,7 +210,7 @@ class CloneActionMiddleware:
         if instance.availability_zone:
             kwargs['availability_zone'] = instance.availability_zone
         instances, reservation_id = self._create(
-            context, template, secret, instance.flavor, instance.image_ref,
+            context, template, secret, flavor, instance.image_ref,
             min_count=count, max_count=count,
             display_name=name,
             display_description=instance.display_description,
@@ -275,6 +277,22 @@ class CloneActionMiddleware:
         if any(bdm.is_volume for bdm in bdms):
             raise Fault(409, 'Server %s has volumes attached; servers with volumes '
                              'cannot be cloned.' % instance.uuid)
+
+    @staticmethod
+    def _checked_create(context, instance, requested_networks):
+        """The flavor of the clones, once the checks of Nova's own
+        ``POST /servers`` pass (:mod:`.create_checks`)."""
+        try:
+            create_checks.authorize_create(context, instance, requested_networks)
+        except exception.PolicyNotAuthorized as error:
+            raise Fault(403, error.format_message())
+        try:
+            return create_checks.current_flavor(context, instance)
+        except exception.FlavorNotFound:
+            raise Fault(409, 'The flavor of server %s is gone or not available to '
+                             'this project: its clones cannot be created.' % instance.uuid)
+        except create_checks.FlavorChanged as error:
+            raise Fault(409, str(error))
 
     def _members(self, context, instance, family):
         """The uuids of the clone family: the source's first, then the other

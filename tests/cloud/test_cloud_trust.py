@@ -185,3 +185,38 @@ def test_the_secret_is_strong_in_the_test_cloud():
     with open(SECRET_FILE) as f:
         assert clone_secret.problem(f.read().strip()) is None
     assert os.stat(SECRET_FILE).st_mode & 0o077 == 0, 'the secret is readable by others'
+
+
+def test_a_clone_passes_nova_s_flavor_access_check_as_it_is_now(cloud):
+    # The tenant booted a server of a private flavor shared with its
+    # project; the admin then stopped sharing it.  A POST /servers with it
+    # is refused now, and so is a clone: the source embeds its old copy.
+    tiny = cloud.ok(cloud.admin.get('/flavors/%s' % cloud.flavor_id()))['flavor']
+    flavor = cloud.ok(cloud.admin.post('/flavors', json={'flavor': {
+        'name': 'pwn.trust-private', 'ram': tiny['ram'], 'vcpus': tiny['vcpus'],
+        'disk': tiny['disk'], 'os-flavor-access:is_public': False}}))['flavor']
+    made = []
+    try:
+        cloud.ok(cloud.admin.post('/flavors/%s/action' % flavor['id'], json={
+            'addTenantAccess': {'tenant': cloud.demo_session.get_project_id()}}))
+        body = {'server': {'name': 'trust-private', 'imageRef': cloud.image_id(),
+                           'flavorRef': flavor['id'], 'networks': 'none'}}
+        server = cloud.ok(cloud.compute.post('/servers', json=body), 202)['server']
+        made.append(server['id'])
+        cloud.wait_status([server['id']])
+        cloud.ok(cloud.admin.post('/flavors/%s/action' % flavor['id'], json={
+            'removeTenantAccess': {'tenant': cloud.demo_session.get_project_id()}}))
+        assert cloud.compute.post('/servers', json=body).status_code == 400
+        before = _project_state(cloud, cloud.compute)
+        response = cloud.compute.post('/servers/%s/action' % server['id'],
+                                      json={'clone': {}})
+        assert response.status_code == 409, response.text
+        assert 'not available to this project' in response.text
+        assert _project_state(cloud, cloud.compute) == before
+        assert cloud.server(server['id'])['status'] == 'ACTIVE'
+    finally:
+        for server_id in made:
+            cloud.compute.delete('/servers/%s' % server_id)
+        for server_id in made:
+            cloud.wait_gone(server_id, timeout=180)
+        cloud.admin.delete('/flavors/%s' % flavor['id'])

@@ -106,6 +106,13 @@ class Cloud:
         self.create_error = None
         self.downstream = []
         self.contract = None   # (template, secret) create() was given
+        self.current_flavor = None   # the flavor's lookup now (None: the embedded one)
+
+    def flavor_by_id(self, context, flavorid, read_deleted=None):
+        assert read_deleted == 'no' and flavorid == self.instance.flavor.flavorid
+        if isinstance(self.current_flavor, Exception):
+            raise self.current_flavor
+        return self.current_flavor or self.instance.flavor
 
     def get(self, context, server_id, expected_attrs=None):
         if server_id != self.instance.uuid:
@@ -144,6 +151,8 @@ def cloud():
             mock.patch.object(objects.BlockDeviceMappingList, 'get_by_instance_uuid',
                               side_effect=lambda *a: cloud.bdms) as bdms, \
             mock.patch.object(neutron, 'get_client') as client, \
+            mock.patch.object(objects.Flavor, 'get_by_flavor_id',
+                              side_effect=cloud.flavor_by_id), \
             mock.patch.object(objects.InstanceAction, 'action_start') as action:
         client.return_value.list_security_groups.side_effect = lambda: {
             'security_groups': cloud.groups}
@@ -497,3 +506,46 @@ def test_register_is_idempotent():
     policies.register(enforcer)
     assert policies.CLONE in enforcer.registered_rules
     assert str(enforcer.rules[policies.CLONE]) == str(policies.list_rules()[0].check)
+
+
+
+# --- the checks of Nova's own POST /servers -------------------------------------
+
+@pytest.mark.parametrize('rule', ['os_compute_api:servers:create',
+                                  'os_compute_api:servers:create:attach_network'])
+def test_a_clone_needs_the_create_policies_of_nova(cloud, rule):
+    nova_policy.set_rules(oslo_policy.Rules.from_dict({rule: '!'}), overwrite=False)
+    message = fault(call(cloud, {'clone': {}}), 403, 'forbidden')
+    assert rule in message
+    cloud.mocks.create.assert_not_called()
+
+
+def test_attach_network_is_not_asked_of_a_clone_without_networks(cloud):
+    nova_policy.set_rules(oslo_policy.Rules.from_dict(
+        {'os_compute_api:servers:create:attach_network': '!'}), overwrite=False)
+    cloud.ports = []
+    assert call(cloud, {'clone': {}}).status_int == 202
+
+
+def test_a_flavor_gone_or_no_longer_shared_is_409(cloud):
+    cloud.current_flavor = exception.FlavorNotFound(flavor_id='1')
+    message = fault(call(cloud, {'clone': {}}), 409, 'conflictingRequest')
+    assert 'not available to this project' in message
+    cloud.mocks.create.assert_not_called()
+
+
+def test_a_flavor_of_other_sizes_under_the_same_id_is_409(cloud):
+    cloud.current_flavor = objects.Flavor(flavorid='1', name='m1.small', memory_mb=4096,
+                                          vcpus=1, root_gb=1, ephemeral_gb=0, swap=0,
+                                          extra_specs={})
+    message = fault(call(cloud, {'clone': {}}), 409, 'conflictingRequest')
+    assert 'memory_mb changed' in message
+    cloud.mocks.create.assert_not_called()
+
+
+def test_the_clones_get_the_flavor_as_it_is_now(cloud):
+    now = objects.Flavor(flavorid='1', name='m1.small', memory_mb=512, vcpus=1, root_gb=1,
+                         ephemeral_gb=0, swap=0, extra_specs={'hw:cpu_policy': 'shared'})
+    cloud.current_flavor = now
+    assert call(cloud, {'clone': {}}).status_int == 202
+    assert create_kwargs(cloud)[0][1] is now
