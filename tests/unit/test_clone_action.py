@@ -508,8 +508,8 @@ def test_register_is_idempotent():
     assert str(enforcer.rules[policies.CLONE]) == str(policies.list_rules()[0].check)
 
 
-
 # --- the checks of Nova's own POST /servers -------------------------------------
+
 
 @pytest.mark.parametrize('rule', ['os_compute_api:servers:create',
                                   'os_compute_api:servers:create:attach_network'])
