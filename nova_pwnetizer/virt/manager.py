@@ -33,6 +33,7 @@ from nova_pwnetizer.virt.engine import guest as engine_guest
 from nova_pwnetizer.virt.engine import host as engine_host
 from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt import rpcapi
+from nova_pwnetizer.virt import source_lock
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class CloneSourceManager:
             if self._leases.get(source_uuid, (None,))[0] != clone_uuid:
                 return
             del self._leases[source_uuid]
+        source_lock.unlock(nova_context.get_admin_context(), source_uuid)
         self.driver.source_released(source_uuid)
 
     def holders(self) -> dict:
@@ -161,7 +163,7 @@ class CloneSourceManager:
             raise SourceNotReady('source server %s has moved to another host'
                                  % source_uuid)
         if instance.vm_state != vm_states.ACTIVE or instance.task_state not in (
-                None, task_states.SPAWNING):
+                None, task_states.SPAWNING, source_lock.CLONING):
             raise SourceNotReady('source server %s is %s (task %s), not active'
                                  % (source_uuid, instance.vm_state, instance.task_state))
         try:
@@ -170,6 +172,10 @@ class CloneSourceManager:
             raise SourceNotReady('source server %s has no domain on its host'
                                  % source_uuid)
         self._lease(source_uuid, clone_uuid)
+        if instance.task_state is None and not source_lock.lock(instance):
+            self._release(source_uuid, clone_uuid)
+            raise SourceNotReady('source server %s has a task running (%s)'
+                                 % (source_uuid, instance.task_state))
         LOG.info('Clone %s of this host\'s instance is starting', clone_uuid,
                  instance=instance)
         return {'domain': guest.name, 'host': here,

@@ -30,6 +30,7 @@ import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 from nova_pwnetizer.virt.engine import guest as engine_guest
 from nova_pwnetizer.virt.engine import host as engine_host
 from nova_pwnetizer.virt.engine import recovery
+from nova_pwnetizer.virt import source_lock
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -102,7 +103,13 @@ class SourceWatchdog:
         context = context or nova_context.get_admin_context()
         cleaned = []
         for instance in objects.InstanceList.get_by_host(context, self.host_name):
-            if instance.vm_state != vm_states.ACTIVE or self.sources.is_leased(instance.uuid):
+            if self.sources.is_leased(instance.uuid):
+                continue
+            if instance.task_state == source_lock.CLONING:   # a clone's lock, left
+                LOG.warning('Unlocking this instance: the clone that locked it ended '
+                            'before this service started', instance=instance)
+                source_lock.unlock(context, instance.uuid)
+            if instance.vm_state != vm_states.ACTIVE:
                 continue
             guest = self._guest(instance.uuid)
             if guest is None or not recovery.source_leftovers(guest):

@@ -1,5 +1,6 @@
 """Fakes for fast unit tests (the real paths are covered by tests/integration)."""
 
+import contextlib
 import time
 from unittest import mock
 
@@ -62,14 +63,33 @@ def contract(clone=C1, secret=SECRET, **kw):
 
 
 def instances_db(*instances):
-    """objects.Instance.get_by_uuid over ``instances`` (the clones are added)."""
+    """Nova's instance table as ``instances`` (the clones are added):
+    objects.Instance.get_by_uuid and save (which checks the expected task
+    state as Nova's does)."""
     found = {i.uuid: i for i in instances}
     for clone in (C1, C2):
         found.setdefault(clone, objects.Instance(uuid=clone, project_id='p',
                                                  reservation_id='r-1'))
+    saved = {i.uuid: i.task_state if i.obj_attr_is_set('task_state') else None
+             for i in found.values()}
 
     def get_by_uuid(_ctx, uuid, **_kw):
         if uuid not in found:
             raise nova_exception.InstanceNotFound(instance_id=uuid)
         return found[uuid]
-    return mock.patch.object(objects.Instance, 'get_by_uuid', side_effect=get_by_uuid)
+
+    def save(instance, expected_task_state=None, **_kw):
+        if expected_task_state is not None and \
+                saved.get(instance.uuid) not in expected_task_state:
+            raise nova_exception.UnexpectedTaskStateError(
+                instance_uuid=instance.uuid, expected=expected_task_state,
+                actual=saved.get(instance.uuid))
+        saved[instance.uuid] = instance.task_state
+
+    patches = contextlib.ExitStack()
+    patches.enter_context(mock.patch.object(objects.Instance, 'get_by_uuid',
+                                            side_effect=get_by_uuid))
+    patches.enter_context(mock.patch.object(objects.Instance, 'save', autospec=True,
+                                            side_effect=save))
+    patches.enter_context(mock.patch.object(objects.Instance, 'refresh', autospec=True))
+    return patches

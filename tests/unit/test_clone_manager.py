@@ -157,3 +157,33 @@ def test_an_expired_lease_no_longer_hides_events():
     ep._leases[SRC] = (C1, time.monotonic() - 1)
     assert not ep.is_switchover_event(
         virtevent.LifecycleEvent(SRC, virtevent.EVENT_LIFECYCLE_PAUSED))
+
+
+def test_the_source_is_locked_with_a_task_state_while_it_is_cloned():
+    src = source()
+    ep = endpoint()
+    with db(src):
+        ep.prepare_source('ctx', SRC, C1, contract=contract())
+        assert src.task_state == 'cloning'          # 409 for Nova's other actions
+        ep.prepare_source('ctx', SRC, C1, contract=contract())   # the holder again
+        with pytest.raises(manager.SourceBusy):     # the next clone waits
+            ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
+        with mock.patch.object(manager.nova_context, 'get_admin_context',
+                               return_value='adm'):
+            ep.finish_source('ctx', SRC, C1, figures={}, contract=contract())
+        assert src.task_state is None
+        ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
+        assert src.task_state == 'cloning'
+
+
+def test_an_action_that_began_first_wins_over_the_lock():
+    src = source(task_state='pausing')   # what the table holds ...
+    ep = endpoint()
+    with db(src):
+        src.task_state = None            # ... after the endpoint read the source
+        with mock.patch.object(objects.Instance, 'get_by_uuid',
+                               side_effect=lambda _c, uuid, **_k: src if uuid == SRC
+                               else objects.Instance(uuid=uuid, project_id='p')):
+            with pytest.raises(manager.SourceNotReady, match='has a task running'):
+                ep.prepare_source('ctx', SRC, C1, contract=contract())
+    assert ep._leases == {}

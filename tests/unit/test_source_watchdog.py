@@ -86,10 +86,11 @@ def test_a_lease_that_ran_out_is_given_up():
 
 
 def test_the_start_up_sweep_cleans_only_active_unleased_instances_with_leftovers():
-    instances = [objects.Instance(uuid=u, vm_state=s) for u, s in (
-        ('left', 'active'), ('clean', 'active'), ('building', 'building'),
-        ('leased', 'active'))]
-    guests = {u: Guest() for u in ('left', 'clean', 'building', 'leased')}
+    instances = [objects.Instance(uuid=u, vm_state=s, task_state=t) for u, s, t in (
+        ('left', 'active', None), ('clean', 'active', None),
+        ('building', 'building', 'spawning'), ('leased', 'active', 'cloning'),
+        ('locked', 'active', 'cloning'))]
+    guests = {u: Guest() for u in ('left', 'clean', 'building', 'leased', 'locked')}
     dog = watchdog({'leased': (C1, 10 ** 6)}, guests)
     leftovers = {'left': ['NBD node'], 'building': ['migration (active)'],
                  'leased': ['NBD node']}
@@ -97,17 +98,22 @@ def test_the_start_up_sweep_cleans_only_active_unleased_instances_with_leftovers
             mock.patch.object(source_watchdog.recovery, 'source_leftovers',
                               side_effect=lambda g: leftovers.get(
                                   next(u for u, x in guests.items() if x is g), [])), \
-            mock.patch.object(source_watchdog.recovery, 'recover_source') as recover:
+            mock.patch.object(source_watchdog.recovery, 'recover_source') as recover, \
+            mock.patch.object(source_watchdog.source_lock, 'unlock') as unlock:
         assert dog.sweep(context='ctx') == ['left']
     recover.assert_called_once_with(guests['left'])
+    # the lock of a clone that ended before the restart; not a live clone's
+    unlock.assert_called_once_with('ctx', 'locked')
 
 
 def test_giving_up_recovers_the_source_and_frees_the_lease():
     ep = manager.CloneSourceManager(mock.Mock())
     ep._leases[SRC] = (C1, 10 ** 9)
     with mock.patch.object(ep, '_recover_source') as recover, \
-            mock.patch.object(manager.nova_context, 'get_admin_context', return_value='adm'):
+            mock.patch.object(manager.nova_context, 'get_admin_context', return_value='adm'), \
+            mock.patch.object(manager.source_lock, 'unlock') as unlock:
         ep.give_up(SRC, C1, 'test')
     recover.assert_called_once_with('adm', SRC, C1)
+    unlock.assert_called_once_with('adm', SRC)
     assert not ep.is_leased(SRC)
     ep.driver.source_released.assert_called_once_with(SRC)
