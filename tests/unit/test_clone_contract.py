@@ -10,6 +10,7 @@ from nova_pwnetizer import clonerequest
 from nova_pwnetizer.objects import base
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.objects import clone_placement
+from tests.unit.fakes import VALID_S
 
 SECRET = 'unit-test-secret-0123456789abcdef'
 SRC = '50c00000-0000-4000-8000-000000000000'
@@ -19,7 +20,7 @@ CLONE = 'c10e0000-0000-4000-8000-000000000001'
 def contract(**kw):
     values = dict(clone_uuid=CLONE, project_id='p', source_uuid=SRC, source_host='h1',
                   family=SRC, members=[SRC], placement='spread', randomize=True,
-                  expires_at=int(time.time()) + 600)
+                  expires_at=int(time.time()) + VALID_S)
     values.update(kw)
     return clone_contract.CloneContract(**values)
 
@@ -85,7 +86,7 @@ def test_the_template_is_bound_per_clone():
 def test_a_placement_never_passes_for_a_contract_nor_the_reverse():
     placement = clone_placement.ClonePlacement(
         project_id='p', source_uuid=SRC, family=SRC, members=[], placement='pack',
-        expires_at=int(time.time()) + 600)
+        expires_at=int(time.time()) + VALID_S)
     hint = placement.to_hints(SECRET)[clonerequest.HINT_KEY]
     with pytest.raises(base.Unverified, match='not a CloneContract'):
         clone_contract.CloneContract.from_text(hint, [SECRET])

@@ -20,6 +20,7 @@ from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import driver as driver_mod
 from nova_pwnetizer.virt.engine import exception as engine_exception
 from nova_pwnetizer.virt.engine import result as result_mod
+from tests.unit.fakes import VALID_S
 
 objects.register_all()
 CONF = cfg.CONF
@@ -53,7 +54,7 @@ def signed(**kw):
     """A contract for the clone CLONE (stored signed by make_instance)."""
     fields = dict(clone_uuid=CLONE, source_uuid=SOURCE, source_host='src-host',
                   project_id='p', family='fam', members=[], placement='spread',
-                  randomize=False, expires_at=int(time.time()) + 600)
+                  randomize=False, expires_at=int(time.time()) + VALID_S)
     fields.update(kw)
     return clone_contract.CloneContract(**fields)
 

@@ -8,6 +8,7 @@ from nova import objects
 
 from nova_pwnetizer.api import contracting_compute
 from nova_pwnetizer.objects import clone_contract
+from tests.unit.fakes import VALID_S
 
 objects.register_all()
 SECRET = 'unit-test-secret-0123456789abcdef'
@@ -18,7 +19,7 @@ UUIDS = ['c1000000-0000-4000-8000-00000000000%d' % i for i in range(3)]
 def template():
     return clone_contract.CloneContract(
         project_id='p', source_uuid=SRC, source_host='h1', family=SRC, members=[SRC],
-        placement='spread', randomize=False, expires_at=int(time.time()) + 600)
+        placement='spread', randomize=False, expires_at=int(time.time()) + VALID_S)
 
 
 def populate(context, instance, *args, **kwargs):

@@ -13,6 +13,7 @@ from nova_pwnetizer import clonerequest
 from nova_pwnetizer.objects import clone_placement
 from nova_pwnetizer.scheduler import filters
 from nova_pwnetizer.scheduler import weights
+from tests.unit.fakes import VALID_S
 
 objects.register_all()
 CONF = cfg.CONF
@@ -37,7 +38,7 @@ def host(name, stats=True, instances=(), hv_type='QEMU', hv_version=10000002,
 
 def spec(placement='spread', members=(), secret=SECRET, project_id='p', **kw):
     fields = dict(project_id='p', source_uuid=SRC, family=SRC, members=list(members),
-                  placement=placement, expires_at=int(time.time()) + 600)
+                  placement=placement, expires_at=int(time.time()) + VALID_S)
     fields.update(kw)
     hints = clone_placement.ClonePlacement(**fields).to_hints(secret)
     return objects.RequestSpec(scheduler_hints={k: [v] for k, v in hints.items()},
