@@ -78,10 +78,6 @@ class Fault(Exception):
         self.message = message
 
 
-fault_response = faults.fault_response
-_json_response = faults.json_response
-
-
 def _exceptions(*names):
     """The classes of nova.exception named (those this Nova has)."""
     return tuple(filter(None, (getattr(exception, name, None) for name in names)))
@@ -142,7 +138,7 @@ class CloneActionMiddleware:
         except ValueError:    # also UnicodeDecodeError
             if b'clone' not in raw:
                 return req.get_response(self.application)   # Nova's own 400
-            return fault_response(400, 'Malformed request body')
+            return faults.fault_response(400, 'Malformed request body')
         if not isinstance(body, dict) or 'clone' not in body:
             return req.get_response(self.application)
         try:
@@ -151,7 +147,7 @@ class CloneActionMiddleware:
         except Fault as fault:
             LOG.info('Clone of server %s refused (%d): %s', match.group('server_id'),
                      fault.code, fault.message)
-            return fault_response(fault.code, fault.message)
+            return faults.fault_response(fault.code, fault.message)
 
     def _clone(self, req, url_project_id, server_id, body):
         error = schema.validate(body)
@@ -168,7 +164,7 @@ class CloneActionMiddleware:
             LOG.error('No nova.context in the request: the pwnetizer_clone filter must '
                       'come after keystonecontext (or noauth2) in the api-paste.ini '
                       'pipelines')
-            return fault_response(500, 'The clone action is misconfigured in this cloud.')
+            return faults.fault_response(500, 'The clone action is misconfigured in this cloud.')
         if url_project_id and url_project_id != context.project_id:
             raise Fault(400, "Malformed request URL: URL's project_id '%s' doesn't "
                              "match Context's project_id '%s'"
@@ -233,8 +229,8 @@ class CloneActionMiddleware:
                  {'uuid': instance.uuid, 'count': len(servers),
                   'ids': ', '.join(s['id'] for s in servers), 'resv': reservation_id,
                   'family': family})
-        return _json_response(202, {'clone': {'reservation_id': reservation_id,
-                                              'servers': servers}})
+        return faults.json_response(202, {'clone': {'reservation_id': reservation_id,
+                                                    'servers': servers}})
 
     @staticmethod
     def _authorize(context, instance):
