@@ -5,6 +5,7 @@ import time
 from unittest import mock
 
 from oslo_config import cfg
+from oslo_config import fixture as config_fixture
 
 from nova import exception as nova_exception
 from nova import objects
@@ -47,6 +48,16 @@ class FakeGuest:
 
     def names(self):
         return [c for c, _ in self.commands]
+
+
+def nova_config():
+    """Nova's configuration with its defaults, for one test (a generator
+    fixture: ``conf = pytest.fixture(autouse=True)(fakes.nova_config)``)."""
+    fixture = config_fixture.Config(cfg.CONF)
+    fixture.setUp()
+    cfg.CONF([], project='nova', default_config_files=[], default_config_dirs=[])
+    yield fixture
+    fixture.cleanUp()
 
 
 def hub():

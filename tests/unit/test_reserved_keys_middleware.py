@@ -3,8 +3,6 @@ reach Nova, and a replace of all metadata keeps the server's reserved keys."""
 
 import json
 
-from oslo_config import cfg
-from oslo_config import fixture as config_fixture
 import pytest
 import webob
 import webob.dec
@@ -15,18 +13,13 @@ from nova import objects
 
 from nova_pwnetizer.api import clone_action
 from nova_pwnetizer.api import reserved_keys_middleware
+from tests.unit import fakes
 
 objects.register_all()
 SERVER = '11111111-2222-4333-8444-555555555555'
 
 
-@pytest.fixture(autouse=True)
-def conf():
-    fixture = config_fixture.Config(cfg.CONF)
-    fixture.setUp()
-    cfg.CONF([], project='nova', default_config_files=[], default_config_dirs=[])
-    yield fixture
-    fixture.cleanUp()
+conf = pytest.fixture(autouse=True, name='conf')(fakes.nova_config)
 
 
 class Compute:

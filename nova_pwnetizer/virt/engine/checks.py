@@ -5,6 +5,7 @@ all of them at once (:class:`~.exception.SourceNotCloneable`).
 """
 
 from nova_pwnetizer.virt.engine import domainxml
+from nova_pwnetizer.virt.engine import host_specific
 
 # QEMU before 9.0 loses dirty pages in live migration under TCG (fixed by
 # upstream commit 03bfc2188f, "physmem: Fix migration dirty bitmap
@@ -106,7 +107,7 @@ def check_devices(tree):
         if disk.find('mirror') is not None:
             reasons.append('disk %s has a block job running' % target)
     for tag, why in (
-            ('hostdev', 'host devices (PCI/USB passthrough) cannot be cloned'),
+            ('hostdev', host_specific.HOSTDEV_REASON),
             ('tpm', 'vTPM state lives outside QEMU and cannot be cloned yet'),
             ('filesystem', 'shared filesystems (virtiofs, 9p) cannot be cloned'),
             ('shmem', 'shared memory devices cannot be cloned'),
@@ -139,6 +140,16 @@ def check_devices(tree):
     if launch is not None:
         reasons.append('confidential guests (%s) cannot be cloned' % launch.get('type'))
     return reasons
+
+
+def check_placement(tree, placement, found=()):
+    """What in ``tree`` cannot follow the clone to the host of ``placement``
+    (a :class:`~.host_specific.TargetPlacement`; None: the XML is kept as
+    it is, nothing to check).  Reasons already in ``found`` are left out.
+    """
+    if placement is None:
+        return []
+    return [r for r in host_specific.problems(tree) if r not in found]
 
 
 def check_source(guest, tree):

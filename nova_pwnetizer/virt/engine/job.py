@@ -22,6 +22,7 @@ from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import events as events_mod
 from nova_pwnetizer.virt.engine import exception
 from nova_pwnetizer.virt.engine import guardian as guardian_mod
+from nova_pwnetizer.virt.engine import host_specific
 from nova_pwnetizer.virt.engine import metadata
 from nova_pwnetizer.virt.engine import migration
 from nova_pwnetizer.virt.engine import mirror
@@ -143,6 +144,7 @@ class CloneJob:
         source_tree = self.source.tree(migratable=True)
         self.live_tree = self.source.tree()
         reasons = checks.check_source(self.source, self.live_tree)
+        reasons += checks.check_placement(source_tree, self.options.target_placement, reasons)
         reasons += checks.check_hosts(self.source.host, self.target, source_tree.get('type'))
         if not reasons:
             reasons += checks.check_target_machine(source_tree, self.target)
@@ -233,6 +235,8 @@ class CloneJob:
             self.incoming_tree = domainxml.build_incoming(
                 self.source_tree, self.identity, {d.dev: d.clone_path for d in self.disks},
                 uri, self.info.to_xml(), boot_files=self.options.boot_files)
+            if self.options.target_placement is not None:
+                host_specific.rewrite(self.incoming_tree, self.options.target_placement)
             self.clone = self.target.create_guest(domainxml.tostring(self.incoming_tree),
                                                   paused=True)
         port = ports.listen_on_free_port(*self.options.port_range, start,

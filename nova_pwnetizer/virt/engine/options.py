@@ -5,6 +5,7 @@ import re
 import uuid as uuidlib
 
 from nova_pwnetizer.virt.engine import exception
+from nova_pwnetizer.virt.engine import host_specific
 
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+:-]{0,62}$')
 _MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
@@ -49,6 +50,12 @@ class CloneOptions:
     switchover_hook: object = None   # callable(source, clone) while both are paused
     unplug_timeout_s: float = 20.0
     guardian: bool = True            # undo the clone if this process is killed
+    # What the target host gives the clone (a host_specific.TargetPlacement):
+    # its <vcpu cpuset> and listen addresses are rewritten for it, and a
+    # source pinned to its host (CPUs, NUMA nodes, TCP consoles) is refused.
+    # None: the XML's host-specific parts are kept, as before: right on the
+    # same host (the standalone CLI gives none).
+    target_placement: object = None
 
     def validate(self):
         """Raise :class:`InvalidOptions` for the first bad option."""
@@ -85,6 +92,10 @@ class CloneOptions:
                 raise exception.InvalidOptions('invalid MAC address %r' % mac)
             if int(mac.split(':')[0], 16) & 1:
                 raise exception.InvalidOptions('MAC %s is a multicast address' % mac)
+        if self.target_placement is not None and not isinstance(
+                self.target_placement, host_specific.TargetPlacement):
+            raise exception.InvalidOptions('target_placement must be a TargetPlacement, '
+                                           'not %r' % (self.target_placement,))
         for hook in ('switchover_hook', 'persistent_rewrite'):
             if getattr(self, hook) is not None and not callable(getattr(self, hook)):
                 raise exception.InvalidOptions('%s must be callable' % hook)
