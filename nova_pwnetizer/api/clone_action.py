@@ -57,6 +57,7 @@ from nova_pwnetizer import clonerequest
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.objects import clone_placement
+from nova_pwnetizer import port_settings
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -177,7 +178,8 @@ class CloneActionMiddleware:
         try:
             instance = self.compute.get(context, server_id,
                                         expected_attrs=['metadata', 'flavor',
-                                                        'system_metadata'])
+                                                        'system_metadata', 'numa_topology',
+                                                        'pci_requests'])
         except exception.InstanceNotFound as error:
             raise Fault(404, error.format_message())
         self._authorize(context, instance)
@@ -191,7 +193,7 @@ class CloneActionMiddleware:
             project_id=instance.project_id, source_uuid=instance.uuid,
             source_host=instance.host, family=family, members=members,
             placement=args['placement'], randomize=args['randomize'],
-            expires_at=expires_at)
+            address_pairs=args['address_pairs'], expires_at=expires_at)
         hints = clone_placement.ClonePlacement(
             project_id=instance.project_id, source_uuid=instance.uuid, family=family,
             members=members, placement=args['placement'],
@@ -266,6 +268,11 @@ class CloneActionMiddleware:
             raise Fault(409, 'Server %s is locked.' % instance.uuid)
         if not instance.host:
             raise Fault(409, 'Server %s has no host.' % instance.uuid)
+        host_bound = _host_bound(instance)
+        if host_bound:
+            raise Fault(409, 'Server %s has %s, which its host gave it: a live clone '
+                             'cannot claim its own on another host.' % (instance.uuid,
+                                                                        host_bound))
         if not instance.image_ref:
             raise Fault(409, 'Server %s boots from a volume; servers with volumes '
                              'cannot be cloned.' % instance.uuid)
@@ -305,12 +312,15 @@ class CloneActionMiddleware:
 
     def _networks(self, context, instance):
         """NetworkRequestList of the clones (one NIC per source port, in the
-        guest's order) and the security group ids of the source's ports."""
+        guest's order) and the security groups of all the source's ports
+        (Nova's create takes one list for all of a server's ports: the
+        target host then gives each clone port its own source port's,
+        :mod:`nova_pwnetizer.port_settings`)."""
         ports = self.network.list_ports(context, device_id=instance.uuid)['ports']
         if not ports:
             return objects.NetworkRequestList(objects=[objects.NetworkRequest(
                 network_id=network_request.NETWORK_ID_NONE)]), []
-        ports = _guest_order(instance, ports)
+        ports = port_settings.guest_order(port_settings.vif_ids(instance), ports)
         requests = [objects.NetworkRequest(network_id=port['network_id'])
                     for port in ports]
         groups = []
@@ -336,15 +346,17 @@ class CloneActionMiddleware:
             raise Fault(400, '%s: %s' % (error.exc_type, error.value))
 
 
-def _guest_order(instance, ports):
-    """``ports`` in the order of the instance's NICs (its network info cache),
-    those it does not know last, in Neutron's order."""
-    try:
-        vifs = [vif['id'] for vif in instance.info_cache.network_info]
-    except Exception:   # no or no loaded cache: Neutron's order
-        vifs = []
-    position = {vif: index for index, vif in enumerate(vifs)}
-    return sorted(ports, key=lambda port: position.get(port['id'], len(position)))
+def _host_bound(instance) -> str:
+    """What of ``instance`` its host claimed for it alone (none: empty):
+    a NUMA topology (dedicated CPUs, NUMA nodes, huge pages) or PCI
+    devices.  Nova's live migration claims them anew on the target; the
+    clone path does not yet, so such a source is refused."""
+    if instance.numa_topology is not None:
+        return ('a NUMA topology (its flavor or image asks for dedicated CPUs, NUMA '
+                'nodes or huge pages)')
+    if instance.pci_requests is not None and instance.pci_requests.requests:
+        return 'PCI devices'
+    return ''
 
 
 def filter_factory(global_conf, **local_conf):

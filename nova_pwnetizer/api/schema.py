@@ -2,7 +2,8 @@
 
     POST /servers/{server_id}/action
     {"clone": {"name": "web-clone", "count": 2, "randomize": false,
-               "placement": "spread", "metadata": {"role": "web"}}}
+               "placement": "spread", "address_pairs": false,
+               "metadata": {"role": "web"}}}
 
 Every member of ``clone`` is optional; the defaults are in :data:`DEFAULTS`.
 """
@@ -25,6 +26,7 @@ DEFAULTS = {
     'count': 1,
     'randomize': False,
     'placement': 'spread',
+    'address_pairs': False,
 }
 
 # Nova's own metadata keys (nova.api.validation.parameter_types.metadata),
@@ -44,6 +46,9 @@ clone = {
                 },
                 'count': {'type': 'integer', 'minimum': 1},
                 'randomize': {'type': 'boolean'},
+                # copy each source port's allowed address pairs (they let
+                # a clone claim the source's virtual IPs)
+                'address_pairs': {'type': 'boolean'},
                 'placement': {'type': 'string',
                               'enum': list(clonerequest.PLACEMENTS)},
                 'metadata': {

@@ -31,11 +31,13 @@ class Reservation:
         return [server['id'] for server in self.servers]
 
 
-def clone_body(name=None, count=None, randomize=None, placement=None, metadata=None):
+def clone_body(name=None, count=None, randomize=None, placement=None, metadata=None,
+               address_pairs=None):
     """The action body; the API's own schema checks it before anything is sent
     (:class:`CloneFailed` with code 0 and the API's message)."""
     values = {'name': name, 'count': count, 'randomize': randomize,
-              'placement': placement, 'metadata': metadata}
+              'placement': placement, 'metadata': metadata,
+              'address_pairs': address_pairs}
     body = {'clone': {key: value for key, value in values.items() if value is not None}}
     error = schema.validate(body)
     if error:

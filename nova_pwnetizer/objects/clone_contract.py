@@ -28,8 +28,10 @@ class CloneContract(base.PwnetizerObject):
 
         1.0 - clone_uuid, project_id, source_uuid, source_host, family,
               members, placement, randomize, expires_at
+        1.1 - address_pairs (an older host reads it as False: it copies
+              no allowed address pairs)
     """
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     fields = {
         'clone_uuid': fields.UUIDField(),
@@ -41,6 +43,8 @@ class CloneContract(base.PwnetizerObject):
         'placement': fields.StringField(default='spread'),
         'randomize': fields.BooleanField(default=False),
         'expires_at': fields.IntegerField(),    # epoch seconds
+        # copy the source ports' allowed address pairs to the clone's
+        'address_pairs': fields.BooleanField(default=False),
     }
 
     def for_clone(self, clone_uuid: str) -> 'CloneContract':

@@ -28,6 +28,7 @@ from nova.compute import task_states
 from nova.compute import utils as compute_utils
 from nova.compute import vm_states
 from nova import exception as nova_exception
+from nova.network import neutron
 from nova import objects
 from nova.privsep import linux_net
 from nova.virt.libvirt import imagecache
@@ -37,12 +38,15 @@ from nova_pwnetizer import clone_secret
 from nova_pwnetizer import clonerequest
 from nova_pwnetizer.objects import base as objects_base
 from nova_pwnetizer.objects import clone_contract
+from nova_pwnetizer import port_settings
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
 from nova_pwnetizer.virt import image_models
 from nova_pwnetizer.virt import manager
 from nova_pwnetizer.virt import rpcapi
+from nova_pwnetizer.virt import source_errors
+from nova_pwnetizer.virt import target_placement
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -148,6 +152,7 @@ class CloneSpawn:
                                              self.contract.source_uuid, graceful_exit=True):
                 self._choose_parent()
                 source = self._prepare_source()
+                self._mirror_ports()
                 self._choose_models()
                 result = self._clone(source)
             self._ensure_taps_up()
@@ -253,14 +258,56 @@ class CloneSpawn:
                 raise nova_exception.NovaException(
                     'the source host did not answer within %d s'
                     % CONF.pwnetizer.rpc_timeout)
-            except Exception as e:
-                # A RemoteError over a real transport, the class itself in-process.
-                busy = 'SourceBusy' in (type(e).__name__, getattr(e, 'exc_type', None))
-                if not busy or time.monotonic() > deadline:
+            except source_errors.SourceBusy as e:
+                if time.monotonic() > deadline:
                     raise
                 LOG.debug('Waiting for the source: %s', self._reason(e),
                           instance=self.instance)
                 time.sleep(BUSY_RETRY_S)
+
+    def _mirror_ports(self):
+        """Give each of the clone's ports its own source port's settings
+        (:mod:`nova_pwnetizer.port_settings`), as the tenant: Neutron's
+        policy decides what the tenant may set.  Before the clone runs."""
+        client = neutron.get_client(self.context)
+        source = objects.Instance.get_by_uuid(self.context, self.contract.source_uuid,
+                                              expected_attrs=['info_cache'])
+        # the NICs each server has (its network info), not every port that
+        # names it as its device: a tenant may set any port's device_id
+        source_vifs = port_settings.vif_ids(source)
+        source_ports = port_settings.guest_order(
+            source_vifs, [p for p in client.list_ports(device_id=source.uuid)['ports']
+                          if p['id'] in source_vifs])
+        vifs = [vif['id'] for vif in self.network_info]
+        clone_ports = {p['id']: p for p in
+                       client.list_ports(device_id=self.instance.uuid)['ports']
+                       if p['id'] in vifs}
+        if len(vifs) != len(source_ports) or set(vifs) != set(clone_ports):
+            raise nova_exception.NovaException(
+                'the clone has %d port(s), its source %d: they cannot be paired'
+                % (len(vifs), len(source_ports)))
+        readdressed = False
+        for source_port, vif in zip(source_ports, vifs):
+            try:
+                update = port_settings.changes(source_port, clone_ports[vif],
+                                               self.contract.address_pairs)
+            except port_settings.Mismatch as e:
+                raise nova_exception.NovaException(str(e))
+            if not update:
+                continue
+            LOG.info('Port %s of this clone takes %s from source port %s',
+                     vif, ', '.join(sorted(update)), source_port['id'],
+                     instance=self.instance)
+            try:
+                client.update_port(vif, {'port': update})
+            except Exception as e:
+                raise nova_exception.NovaException(
+                    'port %s could not take the settings (%s) of source port %s: %s'
+                    % (vif, ', '.join(sorted(update)), source_port['id'], e))
+            readdressed = readdressed or 'fixed_ips' in update
+        if readdressed:   # new addresses: the instance's network info with them
+            self.network_info = neutron.API().get_instance_nw_info(self.context,
+                                                                   self.instance)
 
     def _family(self):
         """The family's live members: those named in the contract (the
@@ -329,6 +376,7 @@ class CloneSpawn:
             switchover_timeout_s=CONF.pwnetizer.switchover_timeout,
             device_models=dict(self.chosen_models),
             boot_files=boot_files,
+            target_placement=target_placement.for_this_host(),
             guardian=CONF.pwnetizer.clone_guardian)
         try:
             guest = source_host.lookup(source['domain'])

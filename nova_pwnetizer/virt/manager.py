@@ -33,6 +33,7 @@ from nova_pwnetizer.virt.engine import guest as engine_guest
 from nova_pwnetizer.virt.engine import host as engine_host
 from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt import rpcapi
+from nova_pwnetizer.virt import source_errors
 from nova_pwnetizer.virt import source_lock
 
 CONF = cfg.CONF
@@ -46,13 +47,8 @@ SWITCHOVER_TRANSITIONS = (virtevent.EVENT_LIFECYCLE_PAUSED,
                           virtevent.EVENT_LIFECYCLE_MIGRATION_COMPLETED)
 
 
-class SourceNotReady(Exception):
-    """The source instance cannot be cloned now (sent back to the caller)."""
-
-
-class SourceBusy(SourceNotReady):
-    """Another clone of the source is in progress (QEMU migrates out one at
-    a time): the caller waits and asks again."""
+SourceNotReady = source_errors.SourceNotReady
+SourceBusy = source_errors.SourceBusy
 
 
 class CloneSourceManager:
@@ -146,6 +142,7 @@ class CloneSourceManager:
                 raise SourceNotReady('the clone contract is for another source')
         return contract
 
+    @messaging.expected_exceptions(*source_errors.EXPECTED)
     def prepare_source(self, context, source_uuid, clone_uuid, contract=None):
         """Return ``{'domain', 'address', 'virt_type', 'host'}`` for the
         running source, or raise :class:`SourceNotReady` saying why not."""

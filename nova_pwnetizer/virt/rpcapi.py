@@ -22,6 +22,7 @@ from nova.objects import base as objects_base
 from nova import rpc
 
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
+from nova_pwnetizer.virt import source_errors
 
 CONF = cfg.CONF
 VERSION = '1.1'
@@ -43,12 +44,17 @@ class CloneSourceAPI:
 
     def prepare_source(self, ctxt, host: str, contract: str, source_uuid: str,
                        clone_uuid: str) -> dict:
-        """Check the source on ``host``; returns a dict (see the manager)."""
+        """Check the source on ``host``; returns a dict (see the manager).
+        Raises :class:`.source_errors.SourceNotReady` (or its
+        :class:`~.source_errors.SourceBusy`) when the source host refuses."""
         version, arguments = self._arguments(contract, source_uuid=source_uuid,
                                              clone_uuid=clone_uuid)
         cctxt = self.client.prepare(server=host, version=version,
                                     timeout=CONF.pwnetizer.rpc_timeout)
-        return cctxt.call(ctxt, 'prepare_source', **arguments)
+        try:
+            return cctxt.call(ctxt, 'prepare_source', **arguments)
+        except messaging.RemoteError as e:
+            raise source_errors.typed(e) from e
 
     def finish_source(self, ctxt, host: str, contract: str, source_uuid: str,
                       clone_uuid: str, figures: dict = None, error: str = None) -> None:

@@ -75,7 +75,8 @@ def make_instance(**fields):
         task_state=None, host='compute1', image_ref=IMAGE, display_name='web',
         display_description='the web server', key_name='key1',
         key_data='ssh-ed25519 AAAA test', user_data='IyEvYmluL3NoCg==',
-        availability_zone='az1', locked=False, metadata={},
+        availability_zone='az1', locked=False, metadata={}, numa_topology=None,
+        pci_requests=None,
         flavor=objects.Flavor(flavorid='1', name='m1.small', memory_mb=512, vcpus=1,
                               root_gb=1, ephemeral_gb=0, swap=0, extra_specs={}),
         info_cache=objects.InstanceInfoCache(network_info=network_model.NetworkInfo(
@@ -349,6 +350,25 @@ def test_attached_volume_is_409(cloud):
     cloud.mocks.bdms.assert_called_once_with(mock.ANY, SOURCE)
 
 
+@pytest.mark.parametrize('field,value,words', [
+    ('numa_topology', objects.InstanceNUMATopology(cells=[objects.InstanceNUMACell(
+        id=0, cpuset=set(), pcpuset={0}, memory=512, cpu_pinning={0: 1})]),
+     'NUMA topology'),
+    ('pci_requests', objects.InstancePCIRequests(requests=[objects.InstancePCIRequest(
+        count=1, spec=[{'vendor_id': '8086'}])]), 'PCI devices'),
+])
+def test_a_source_with_host_claimed_resources_is_409(cloud, field, value, words):
+    setattr(cloud.instance, field, value)
+    message = fault(call(cloud, {'clone': {}}), 409, 'conflictingRequest')
+    assert words in message and 'another host' in message
+    assert cloud.contract is None      # nothing created
+
+
+def test_a_source_with_an_empty_pci_request_list_clones(cloud):
+    cloud.instance.pci_requests = objects.InstancePCIRequests(requests=[])
+    assert call(cloud, {'clone': {}}).status_int == 202
+
+
 # --- create() failures ---------------------------------------------------------
 
 @pytest.mark.parametrize('error,code,name,words', [
@@ -483,7 +503,9 @@ def test_schema_accepts_a_full_body_and_fills_defaults():
     assert schema.validate({'clone': {}}) is None
     assert schema.with_defaults({}) == {'count': 1, 'randomize': False,
                                         'placement': 'spread', 'metadata': {},
-                                        'name': None}
+                                        'name': None, 'address_pairs': False}
+    assert schema.validate({'clone': {'address_pairs': True}}) is None
+    assert 'address_pairs' in schema.validate({'clone': {'address_pairs': 'yes'}})
     assert schema.clone['properties']['clone']['properties']['placement']['enum'] == list(
         clonerequest.PLACEMENTS)
 

@@ -116,8 +116,37 @@ def test_a_newer_minor_version_is_read_without_its_new_fields():
         primitive['nova_pwnetizer_object.data']['pins'] = [1, 2]
     found = clone_contract.CloneContract.from_text(
         _resigned(contract().to_text(SECRET), newer), [SECRET])
-    assert found.VERSION == '1.0' and found.clone_uuid == CLONE
+    assert found.VERSION == clone_contract.CloneContract.VERSION
+    assert found.clone_uuid == CLONE
     assert not hasattr(found, 'pins')
+
+
+class ContractAt10(clone_contract.CloneContract):
+    """CloneContract as a host of version 1.0 reads it."""
+    VERSION = '1.0'
+    fields = {k: v for k, v in clone_contract.CloneContract.fields.items()
+              if k != 'address_pairs'}
+
+    @classmethod
+    def obj_name(cls):
+        return 'CloneContract'
+
+
+def test_a_1_0_host_reads_a_1_1_contract_without_copying_address_pairs():
+    text = contract(address_pairs=True).to_text(SECRET)
+    found = ContractAt10.from_text(text, [SECRET])
+    assert found.VERSION == '1.0' and found.clone_uuid == CLONE
+    assert found.members == [SRC]
+    assert 'address_pairs' not in found.obj_to_primitive()['nova_pwnetizer_object.data']
+
+
+def test_a_1_1_host_reads_a_1_0_contract_as_copying_no_address_pairs():
+    def at_1_0(primitive):
+        primitive['nova_pwnetizer_object.version'] = '1.0'
+        primitive['nova_pwnetizer_object.data'].pop('address_pairs', None)
+    found = clone_contract.CloneContract.from_text(
+        _resigned(contract(address_pairs=True).to_text(SECRET), at_1_0), [SECRET])
+    assert found.address_pairs is False
 
 
 def test_an_object_without_a_field_reads_with_its_default():

@@ -1,10 +1,13 @@
 """The clone coordination endpoint's answers about a source instance, and
 its own checks of each request (the contract, the project, the lease)."""
 
+import contextlib
+import re
 import time
 from unittest import mock
 
 from oslo_config import cfg
+import oslo_messaging as messaging
 import pytest
 
 from nova import exception as nova_exception
@@ -18,6 +21,18 @@ from tests.unit.fakes import contract
 from tests.unit.fakes import instances_db as db
 from tests.unit.fakes import SECRET
 from tests.unit.fakes import SRC
+
+
+@contextlib.contextmanager
+def refused(cls, match=''):
+    """prepare_source refuses with ``cls``, as the RPC server sends it
+    back: declared expected (no traceback logged), the class itself."""
+    with pytest.raises(messaging.ExpectedException) as caught:
+        yield
+    error = caught.value.exc_info[1]
+    assert isinstance(error, cls), error
+    assert re.search(match, str(error)), error
+
 
 objects.register_all()
 CONF = cfg.CONF
@@ -62,13 +77,13 @@ def test_prepare_source_says_where_the_running_source_is():
 ])
 def test_prepare_source_refuses_what_cannot_be_cloned(instance, missing, message):
     with db(instance):
-        with pytest.raises(manager.SourceNotReady, match=message):
+        with refused(manager.SourceNotReady, message):
             endpoint(missing=missing).prepare_source('ctx', SRC, C1, contract=contract())
 
 
 def test_prepare_source_of_a_deleted_server():
     with db():
-        with pytest.raises(manager.SourceNotReady, match='does not exist'):
+        with refused(manager.SourceNotReady, 'does not exist'):
             endpoint().prepare_source('ctx', SRC, C1, contract=contract())
 
 
@@ -85,7 +100,7 @@ def test_prepare_source_checks_the_request_itself(text, source_uuid, clone_uuid,
     # whatever the request context says: Nova elevates it on some paths
     ep = endpoint()
     with db(source(), source(uuid=OTHER, project_id='q')):
-        with pytest.raises(manager.SourceNotReady, match=message):
+        with refused(manager.SourceNotReady, message):
             ep.prepare_source('admin-ctx', source_uuid, clone_uuid, contract=text)
     assert ep._leases == {}
     ep.driver._host.get_guest.assert_not_called()
@@ -103,7 +118,7 @@ def test_one_clone_at_a_time_per_source():
     with db(source()):
         ep.prepare_source('ctx', SRC, C1, contract=contract())
         ep.prepare_source('ctx', SRC, C1, contract=contract())   # the holder may ask again
-        with pytest.raises(manager.SourceBusy, match='being cloned to ' + C1):
+        with refused(manager.SourceBusy, 'being cloned to ' + C1):
             ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
         ep.finish_source('ctx', SRC, C1, figures={}, contract=contract())
         ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
@@ -166,7 +181,7 @@ def test_the_source_is_locked_with_a_task_state_while_it_is_cloned():
         ep.prepare_source('ctx', SRC, C1, contract=contract())
         assert src.task_state == 'cloning'          # 409 for Nova's other actions
         ep.prepare_source('ctx', SRC, C1, contract=contract())   # the holder again
-        with pytest.raises(manager.SourceBusy):     # the next clone waits
+        with refused(manager.SourceBusy):     # the next clone waits
             ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
         with mock.patch.object(manager.nova_context, 'get_admin_context',
                                return_value='adm'):
@@ -184,6 +199,6 @@ def test_an_action_that_began_first_wins_over_the_lock():
         with mock.patch.object(objects.Instance, 'get_by_uuid',
                                side_effect=lambda _c, uuid, **_k: src if uuid == SRC
                                else objects.Instance(uuid=uuid, project_id='p')):
-            with pytest.raises(manager.SourceNotReady, match='has a task running'):
+            with refused(manager.SourceNotReady, 'has a task running'):
                 ep.prepare_source('ctx', SRC, C1, contract=contract())
     assert ep._leases == {}

@@ -7,10 +7,10 @@ from unittest import mock
 
 import libvirt
 from oslo_config import cfg
-import oslo_messaging as messaging
 import pytest
 
 from nova import exception as nova_exception
+from nova.network import model as network_model
 from nova import objects
 from nova.virt import event as virtevent
 
@@ -20,6 +20,7 @@ from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import driver as driver_mod
 from nova_pwnetizer.virt.engine import exception as engine_exception
 from nova_pwnetizer.virt.engine import result as result_mod
+from nova_pwnetizer.virt import source_errors
 from tests.unit.fakes import VALID_S
 
 objects.register_all()
@@ -54,7 +55,8 @@ def signed(**kw):
     """A contract for the clone CLONE (stored signed by make_instance)."""
     fields = dict(clone_uuid=CLONE, source_uuid=SOURCE, source_host='src-host',
                   project_id='p', family='fam', members=[], placement='spread',
-                  randomize=False, expires_at=int(time.time()) + VALID_S)
+                  randomize=False, address_pairs=False,
+                  expires_at=int(time.time()) + VALID_S)
     fields.update(kw)
     return clone_contract.CloneContract(**fields)
 
@@ -78,8 +80,41 @@ class FakeDriver:
         return 'qemu:///system'
 
 
+class FakeNeutron:
+    """Neutron's ports of the source and the clone, as the tenant sees them."""
+
+    def __init__(self, source_ports, clone_ports, refuse=None):
+        self.ports = {SOURCE: source_ports, CLONE: clone_ports}
+        self.updates = []
+        self.refuse = refuse
+
+    def list_ports(self, device_id):
+        return {'ports': [dict(p) for p in self.ports[device_id]]}
+
+    def update_port(self, port_id, body):
+        if self.refuse:
+            raise self.refuse
+        self.updates.append((port_id, body['port']))
+
+
+def nic(port_id, groups, network='net', **fields):
+    found = dict(id=port_id, network_id=network, security_groups=list(groups),
+                 port_security_enabled=True, mac_address='fa:16:3e:00:00:0%s' % port_id[-1],
+                 fixed_ips=[{'subnet_id': 'sub', 'ip_address': '10.0.0.%s' % port_id[-1]}])
+    found.update(fields)
+    return found
+
+
+def source_instance(vif_ids):
+    return objects.Instance(uuid=SOURCE, info_cache=objects.InstanceInfoCache(
+        network_info=network_model.NetworkInfo(
+            [network_model.VIF(id=vif) for vif in vif_ids])))
+
+
 @contextlib.contextmanager
-def faked(clone_result=None, clone_error=None):
+def faked(clone_result=None, clone_error=None, neutron=None, source_vifs=()):
+    """The engine, the source host and the RequestSpec faked; with
+    ``neutron`` (a FakeNeutron) the ports too, else no port mirroring."""
     source_api = mock.Mock()
     source_api.prepare_source.return_value = {'domain': 'instance-00000001',
                                               'address': '10.0.0.5', 'host': 'src-host'}
@@ -92,7 +127,13 @@ def faked(clone_result=None, clone_error=None):
                               side_effect=clone_error,
                               return_value=clone_result) as clone, \
             mock.patch.object(objects.RequestSpec, 'get_by_instance_uuid',
-                              return_value=spec):
+                              return_value=spec), \
+            mock.patch.object(objects.Instance, 'get_by_uuid',
+                              return_value=source_instance(source_vifs)), \
+            mock.patch.object(clone_spawn.neutron, 'get_client', return_value=neutron), \
+            contextlib.ExitStack() as stack:
+        if neutron is None:
+            stack.enter_context(mock.patch.object(clone_spawn.CloneSpawn, '_mirror_ports'))
         source_api.spec = spec
         yield source_api, reporter, host, clone
 
@@ -216,8 +257,8 @@ def test_source_host_refusal_is_the_fault_reason():
     req = signed()
     inst = make_instance(req)
     with faked() as (source_api, reporter, host, clone):
-        source_api.prepare_source.side_effect = messaging.RemoteError(
-            'SourceNotReady', 'source server x is paused (task None), not active')
+        source_api.prepare_source.side_effect = source_errors.SourceNotReady(
+            'source server x is paused (task None), not active')
         with pytest.raises(nova_exception.BuildAbortException, match='not active'):
             clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], text(inst),
                                    source_api=source_api).run()
@@ -313,7 +354,7 @@ def test_checking_a_released_source_never_fails_the_clone():
 def test_busy_source_is_waited_for():
     req = signed()
     inst = make_instance(req)
-    busy = messaging.RemoteError('SourceBusy', 'source server s is being cloned to x')
+    busy = source_errors.SourceBusy('source server s is being cloned to x')
     with faked(clone_result=result()) as (source_api, reporter, host, clone), \
             mock.patch.object(clone_spawn, 'BUSY_RETRY_S', 0):
         source_api.prepare_source.side_effect = [busy, busy, {
@@ -436,3 +477,92 @@ def test_the_fault_of_a_failed_clone_names_no_host():
     assert '<uri>' in message and 'unreachable' in message
     # the source host is told the whole reason
     assert 'src-host' in source_api.finish_source.call_args.kwargs['error']
+
+
+def test_each_clone_port_takes_its_own_source_ports_settings():
+    # Nova made both clone ports with the union of the groups; the source's
+    # NICs are in the guest's order b, a (its info cache), not Neutron's
+    neutron = FakeNeutron(
+        [nic('sa', ['internal'], port_security_enabled=False),
+         nic('sb', ['public'], qos_policy_id='gold')],
+        [nic('c1', ['public', 'internal']), nic('c2', ['public', 'internal'])])
+    inst = make_instance(signed())
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['sb', 'sa']) as (
+            source_api, _reporter, _host, clone):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
+                               [{'id': 'c1'}, {'id': 'c2'}], text(inst),
+                               source_api=source_api).run()
+    assert neutron.updates == [
+        ('c1', {'security_groups': ['public'], 'qos_policy_id': 'gold'}),
+        ('c2', {'security_groups': [], 'port_security_enabled': False})]
+    clone.assert_called_once()
+
+
+@pytest.mark.parametrize('copy', [False, True])
+def test_address_pairs_follow_the_contract(copy):
+    neutron = FakeNeutron(
+        [nic('s1', ['g'], allowed_address_pairs=[{'ip_address': '10.0.0.100'}])],
+        [nic('c1', ['g'], allowed_address_pairs=[])])
+    inst = make_instance(signed(address_pairs=copy))
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
+            source_api, _reporter, _host, _clone):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
+                               [{'id': 'c1'}], text(inst), source_api=source_api).run()
+    expected = [('c1', {'allowed_address_pairs': [{'ip_address': '10.0.0.100'}]})]
+    assert neutron.updates == (expected if copy else [])
+
+
+def test_ports_neutron_refuses_to_set_fail_the_clone_before_it_runs():
+    neutron = FakeNeutron([nic('s1', [], port_security_enabled=False)], [nic('c1', ['g'])],
+                          refuse=Exception('Policy does not allow update_port'))
+    inst = make_instance(signed())
+    drv = FakeDriver()
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
+            source_api, _reporter, _host, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match='port_security'):
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'c1'}],
+                                   text(inst), source_api=source_api).run()
+    clone.assert_not_called()
+    drv.plug_vifs.assert_not_called()
+    assert source_api.finish_source.call_args.kwargs['error']
+
+
+def test_a_clone_whose_ports_do_not_pair_with_the_sources_is_refused():
+    neutron = FakeNeutron([nic('s1', ['g']), nic('s2', ['g'])], [nic('c1', ['g'])])
+    inst = make_instance(signed())
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1', 's2']) as (
+            source_api, _reporter, _host, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match='paired'):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
+                                   [{'id': 'c1'}], text(inst), source_api=source_api).run()
+    clone.assert_not_called()
+
+
+def test_a_new_subnet_refreshes_the_clones_network_info():
+    neutron = FakeNeutron(
+        [nic('s1', ['g'], )], [nic('c1', ['g'])])
+    neutron.ports[SOURCE][0]['fixed_ips'] = [{'subnet_id': 'other', 'ip_address': '10.1.0.4'}]
+    inst = make_instance(signed())
+    refreshed = [{'id': 'c1', 'devname': 'tapc1'}]
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
+            source_api, _reporter, _host, _clone), \
+            mock.patch.object(clone_spawn.neutron, 'API') as api:
+        api.return_value.get_instance_nw_info.return_value = refreshed
+        spawn = clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
+                                       [{'id': 'c1'}], text(inst), source_api=source_api)
+        spawn.run()
+    assert neutron.updates == [('c1', {'fixed_ips': [{'subnet_id': 'other'}]})]
+    assert spawn.network_info is refreshed
+
+
+def test_ports_that_only_name_a_server_as_their_device_are_not_its_nics():
+    # a tenant can set any port's device_id: only the servers' own NICs pair
+    neutron = FakeNeutron([nic('s1', ['g']), nic('s9', ['evil'])],
+                          [nic('c1', ['g', 'x']), nic('c9', ['evil'])])
+    inst = make_instance(signed())
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
+            source_api, _reporter, _host, clone):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
+                               [{'id': 'c1'}], text(inst), source_api=source_api).run()
+    assert neutron.updates == [('c1', {'security_groups': ['g']})]
+    clone.assert_called_once()

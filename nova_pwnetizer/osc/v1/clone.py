@@ -95,6 +95,15 @@ class CloneServer(command.Lister):
             help="Give the clones the server's device models (default)",
         )
         parser.add_argument(
+            '--address-pairs',
+            action='store_true',
+            default=None,
+            dest='address_pairs',
+            help="Give each clone port its source port's allowed address pairs "
+                 "(they let the clone claim the server's virtual IPs; by "
+                 "default a clone port has none)",
+        )
+        parser.add_argument(
             '--placement',
             choices=clonerequest.PLACEMENTS,
             help="Where the clones run: 'spread' on other hosts than the server "
@@ -137,6 +146,7 @@ class CloneServer(command.Lister):
             'randomize': parsed_args.randomize,
             'placement': parsed_args.placement,
             'metadata': parsed_args.properties,
+            'address_pairs': parsed_args.address_pairs,
         }
         try:
             client.clone_body(**kwargs)

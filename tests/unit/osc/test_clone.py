@@ -44,7 +44,7 @@ class TestCloneServer(base.TestCommand):
         self.check_parser(self.cmd, ['web-1'], [
             ('server', 'web-1'), ('name', None), ('count', None), ('randomize', None),
             ('placement', None), ('properties', None), ('wait', False),
-            ('timeout', None)])
+            ('timeout', None), ('address_pairs', None)])
 
     def test_parser_all_options(self):
         self.check_parser(self.cmd, [
@@ -77,12 +77,12 @@ class TestCloneServer(base.TestCommand):
     def test_clone_by_id_with_every_option(self):
         columns, data = self.run_cmd([
             fakes.SOURCE_ID, '--name', 'web-2', '--count', '2', '--randomize',
-            '--placement', 'any', '--property', 'role=replica'])
+            '--placement', 'any', '--property', 'role=replica', '--address-pairs'])
         self.assertEqual([(fakes.clone_id(0), 'web-2-1', 'BUILD'),
                           (fakes.clone_id(1), 'web-2-2', 'BUILD')], data)
         self.assertEqual([(fakes.SOURCE_ID, {'clone': {
             'name': 'web-2', 'count': 2, 'randomize': True, 'placement': 'any',
-            'metadata': {'role': 'replica'}}})], self.nova.posted)
+            'metadata': {'role': 'replica'}, 'address_pairs': True}})], self.nova.posted)
         # by id: no lookup by name
         self.assertNotIn('detail', ' '.join(r.url for r in self.nova.requests('GET')))
 
