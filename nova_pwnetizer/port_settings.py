@@ -38,6 +38,18 @@ def vif_ids(instance) -> list:
         return []
 
 
+def nics_of(instance, ports: typing.Iterable[dict]) -> list:
+    """The ports among ``ports`` that are ``instance``'s own NICs, in the
+    guest's order: those its network info names, of its project and bound
+    to it by Nova.  A port that only names the instance as its device is
+    not one: any project that may make ports on a network can set that."""
+    vifs = vif_ids(instance)
+    own = [p for p in ports if p.get('id') in vifs
+           and p.get('project_id', p.get('tenant_id')) == instance.project_id
+           and str(p.get('device_owner') or '').startswith('compute:')]
+    return guest_order(vifs, own)
+
+
 def _subnets(port: dict) -> list:
     return sorted({ip['subnet_id'] for ip in port.get('fixed_ips') or []})
 

@@ -316,11 +316,11 @@ class CloneActionMiddleware:
         (Nova's create takes one list for all of a server's ports: the
         target host then gives each clone port its own source port's,
         :mod:`nova_pwnetizer.port_settings`)."""
-        ports = self.network.list_ports(context, device_id=instance.uuid)['ports']
+        ports = port_settings.nics_of(
+            instance, self.network.list_ports(context, device_id=instance.uuid)['ports'])
         if not ports:
             return objects.NetworkRequestList(objects=[objects.NetworkRequest(
                 network_id=network_request.NETWORK_ID_NONE)]), []
-        ports = port_settings.guest_order(port_settings.vif_ids(instance), ports)
         requests = [objects.NetworkRequest(network_id=port['network_id'])
                     for port in ports]
         groups = []
@@ -356,6 +356,10 @@ def _host_bound(instance) -> str:
                 'nodes or huge pages)')
     if instance.pci_requests is not None and instance.pci_requests.requests:
         return 'PCI devices'
+    specs = instance.flavor.extra_specs or {}
+    if any(key.startswith('resources') and key.endswith(':VGPU') for key in specs) \
+            or specs.get('accel:device_profile'):
+        return 'virtual GPUs or accelerators'
     return ''
 
 

@@ -34,6 +34,20 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 STAT = 'pwnetizer'
+# What a host's driver can do, the value of its STAT (one filter for all
+# the hosts of a rolling upgrade: clones go to the hosts that can all of it):
+#   1 - live clones
+#   2 - each clone port its own source port's settings; the source host's
+#       part of the XML rewritten or refused
+CAPABILITY = 2
+
+
+def capability(stats) -> int:
+    """The capability a host reports in its ``stats`` (0: none)."""
+    try:
+        return int((stats or {}).get(STAT) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def placement_of(spec_obj):
@@ -90,8 +104,10 @@ class CloneHostFilter(filters.BaseHostFilter):
     @staticmethod
     def _compatible(host_state, source, request):
         why = None
-        if str((host_state.stats or {}).get(STAT)) != '1':
-            why = 'does not run the pwnetizer compute driver'
+        if capability(host_state.stats) < CAPABILITY:
+            why = ('does not run the pwnetizer compute driver, or an older one '
+                   '(capability %d, clones need %d)'
+                   % (capability(host_state.stats), CAPABILITY))
         elif source is not None and host_state.hypervisor_type != source.hypervisor_type:
             why = 'hypervisor %s, the source has %s' % (
                 host_state.hypervisor_type, source.hypervisor_type)

@@ -272,12 +272,10 @@ class CloneSpawn:
         client = neutron.get_client(self.context)
         source = objects.Instance.get_by_uuid(self.context, self.contract.source_uuid,
                                               expected_attrs=['info_cache'])
-        # the NICs each server has (its network info), not every port that
-        # names it as its device: a tenant may set any port's device_id
-        source_vifs = port_settings.vif_ids(source)
-        source_ports = port_settings.guest_order(
-            source_vifs, [p for p in client.list_ports(device_id=source.uuid)['ports']
-                          if p['id'] in source_vifs])
+        # the NICs each server has, not every port that names it as its
+        # device: any project that may make ports on a network can set that
+        source_ports = port_settings.nics_of(
+            source, client.list_ports(device_id=source.uuid)['ports'])
         vifs = [vif['id'] for vif in self.network_info]
         clone_ports = {p['id']: p for p in
                        client.list_ports(device_id=self.instance.uuid)['ports']
@@ -301,9 +299,12 @@ class CloneSpawn:
             try:
                 client.update_port(vif, {'port': update})
             except Exception as e:
+                # Neutron's words may name other projects' ids or hosts
+                LOG.error('Port %s of this clone refused %s: %s', vif, update, e,
+                          instance=self.instance)
                 raise nova_exception.NovaException(
-                    'port %s could not take the settings (%s) of source port %s: %s'
-                    % (vif, ', '.join(sorted(update)), source_port['id'], e))
+                    'port %s could not take the settings (%s) of its source port %s'
+                    % (vif, ', '.join(sorted(update)), source_port['id']))
             readdressed = readdressed or 'fixed_ips' in update
         if readdressed:   # new addresses: the instance's network info with them
             self.network_info = neutron.API().get_instance_nw_info(self.context,

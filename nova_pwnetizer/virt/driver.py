@@ -95,7 +95,7 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)
         stats = data.setdefault('stats', {})
-        stats[filters.STAT] = 1
+        stats[filters.STAT] = filters.CAPABILITY
         stats[filters.STAT + '_virt_type'] = CONF.libvirt.virt_type
         return data
 

@@ -80,14 +80,16 @@ def make_instance(**fields):
         flavor=objects.Flavor(flavorid='1', name='m1.small', memory_mb=512, vcpus=1,
                               root_gb=1, ephemeral_gb=0, swap=0, extra_specs={}),
         info_cache=objects.InstanceInfoCache(network_info=network_model.NetworkInfo(
-            [network_model.VIF(id=PORT_B), network_model.VIF(id=PORT_A)])))
+            [network_model.VIF(id=PORT_B), network_model.VIF(id=PORT_A),
+             network_model.VIF(id=PORT_C)])))
     values.update(fields)
     return objects.Instance(**values)
 
 
-def port(port_id, network_id, groups=()):
+def port(port_id, network_id, groups=(), project_id=PROJECT, device_owner='compute:az1'):
     return {'id': port_id, 'network_id': network_id, 'device_id': SOURCE,
-            'security_groups': list(groups)}
+            'security_groups': list(groups), 'project_id': project_id,
+            'device_owner': device_owner}
 
 
 class Cloud:
@@ -98,7 +100,13 @@ class Cloud:
         # Neutron's order differs from the guest's (B, A)
         self.ports = [port(PORT_A, 'net-a', ['sg-1', 'sg-2']),
                       port(PORT_B, 'net-b', ['sg-2']),
-                      port(PORT_C, 'net-a', ['sg-3'])]
+                      port(PORT_C, 'net-a', ['sg-3']),
+                      # ports that only name the source as their device:
+                      # another project's, and one Nova did not bind
+                      port('5b00f000-0000-4000-8000-000000000001', 'net-x', ['sg-4'],
+                           project_id='another'),
+                      port('5b00f000-0000-4000-8000-000000000002', 'net-x', ['sg-4'],
+                           device_owner='')]
         self.bdms = [objects.BlockDeviceMapping(source_type='image',
                                                 destination_type='local')]
         self.family = []
@@ -362,6 +370,15 @@ def test_a_source_with_host_claimed_resources_is_409(cloud, field, value, words)
     message = fault(call(cloud, {'clone': {}}), 409, 'conflictingRequest')
     assert words in message and 'another host' in message
     assert cloud.contract is None      # nothing created
+
+
+@pytest.mark.parametrize('spec', [{'resources:VGPU': '1'}, {'resources1:VGPU': '1'},
+                                  {'accel:device_profile': 'fpga'}])
+def test_a_source_with_a_virtual_gpu_or_accelerator_is_409(cloud, spec):
+    cloud.instance.flavor.extra_specs = spec
+    message = fault(call(cloud, {'clone': {}}), 409, 'conflictingRequest')
+    assert 'virtual GPUs or accelerators' in message
+    assert cloud.contract is None
 
 
 def test_a_source_with_an_empty_pci_request_list_clones(cloud):

@@ -16,6 +16,7 @@ from nova.virt import event as virtevent
 
 from nova_pwnetizer import clonerequest
 from nova_pwnetizer.objects import clone_contract
+from nova_pwnetizer.scheduler import filters
 from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import driver as driver_mod
 from nova_pwnetizer.virt.engine import exception as engine_exception
@@ -99,6 +100,7 @@ class FakeNeutron:
 
 def nic(port_id, groups, network='net', **fields):
     found = dict(id=port_id, network_id=network, security_groups=list(groups),
+                 project_id='p', device_owner='compute:nova',
                  port_security_enabled=True, mac_address='fa:16:3e:00:00:0%s' % port_id[-1],
                  fixed_ips=[{'subnet_id': 'sub', 'ip_address': '10.0.0.%s' % port_id[-1]}])
     found.update(fields)
@@ -106,7 +108,7 @@ def nic(port_id, groups, network='net', **fields):
 
 
 def source_instance(vif_ids):
-    return objects.Instance(uuid=SOURCE, info_cache=objects.InstanceInfoCache(
+    return objects.Instance(uuid=SOURCE, project_id='p', info_cache=objects.InstanceInfoCache(
         network_info=network_model.NetworkInfo(
             [network_model.VIF(id=vif) for vif in vif_ids])))
 
@@ -310,7 +312,7 @@ def test_driver_reports_the_stat_the_filter_looks_for():
     with mock.patch('nova.virt.libvirt.driver.LibvirtDriver.get_available_resource',
                     return_value={'stats': {'uptime': 'x'}}):
         stats = drv.get_available_resource('node')['stats']
-    assert stats['pwnetizer'] == 1 and stats['uptime'] == 'x'
+    assert stats['pwnetizer'] == filters.CAPABILITY == 2 and stats['uptime'] == 'x'
 
 
 def test_driver_keeps_a_clone_sources_switchover_from_the_compute_manager():
@@ -519,9 +521,10 @@ def test_ports_neutron_refuses_to_set_fail_the_clone_before_it_runs():
     drv = FakeDriver()
     with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
             source_api, _reporter, _host, clone):
-        with pytest.raises(nova_exception.BuildAbortException, match='port_security'):
+        with pytest.raises(nova_exception.BuildAbortException, match='port_security') as e:
             clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'c1'}],
                                    text(inst), source_api=source_api).run()
+    assert 'Policy' not in str(e.value)     # Neutron's own words: in the log only
     clone.assert_not_called()
     drv.plug_vifs.assert_not_called()
     assert source_api.finish_source.call_args.kwargs['error']
@@ -557,10 +560,11 @@ def test_a_new_subnet_refreshes_the_clones_network_info():
 
 def test_ports_that_only_name_a_server_as_their_device_are_not_its_nics():
     # a tenant can set any port's device_id: only the servers' own NICs pair
-    neutron = FakeNeutron([nic('s1', ['g']), nic('s9', ['evil'])],
+    neutron = FakeNeutron([nic('s1', ['g']), nic('s9', ['evil']),
+                           nic('s8', ['evil'], project_id='another')],
                           [nic('c1', ['g', 'x']), nic('c9', ['evil'])])
     inst = make_instance(signed())
-    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1', 's8']) as (
             source_api, _reporter, _host, clone):
         clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
                                [{'id': 'c1'}], text(inst), source_api=source_api).run()

@@ -433,3 +433,22 @@ def test_the_clone_starts_from_the_rewritten_xml(clone_job):
     assert vnc.get('listen') == TARGET_ADDR and _listens(vnc) == [('address', TARGET_ADDR)]
     assert spice.get('listen') is None and _listens(spice) == [('address', None)]
     assert job.incoming_tree.findtext('name') == created.findtext('name')
+
+
+@pytest.mark.parametrize('device', [
+    "<channel type='tcp'><source mode='bind' host='%s' service='4556'/>"
+    "<target type='virtio' name='org.example.0'/></channel>" % SOURCE_ADDR,
+    "<serial type='udp'><source mode='bind' host='%s' service='4557'/>"
+    "<target port='1'/></serial>" % SOURCE_ADDR,
+    "<parallel type='tcp'><source mode='bind' host='%s' service='4558'/>"
+    "<target port='0'/></parallel>" % SOURCE_ADDR,
+])
+def test_any_network_character_device_is_refused(device):
+    reasons = host_specific.problems(_nova_domain(devices=device))
+    assert len(reasons) == 1 and 'tcp or udp' in reasons[0]
+
+
+def test_cache_and_memory_bandwidth_allocations_are_refused():
+    head = ("<cputune><cachetune vcpus='0'><cache id='0' level='3' type='both' "
+            "size='3' unit='MiB'/></cachetune></cputune>")
+    assert len(host_specific.problems(_nova_domain(head))) == 1

@@ -96,3 +96,14 @@ def test_vif_ids_of_an_instance_without_a_loaded_cache():
     cached = types.SimpleNamespace(info_cache=types.SimpleNamespace(
         network_info=[{'id': 'p1'}, {'id': 'p2'}]))
     assert port_settings.vif_ids(cached) == ['p1', 'p2']
+
+
+def test_the_nics_of_an_instance_are_its_own_bound_ports():
+    instance = types.SimpleNamespace(project_id='p', info_cache=types.SimpleNamespace(
+        network_info=[{'id': 'b'}, {'id': 'a'}, {'id': 'theirs'}, {'id': 'unbound'}]))
+    ports = [dict(id='a', project_id='p', device_owner='compute:nova'),
+             dict(id='b', tenant_id='p', device_owner='compute:az1'),
+             dict(id='theirs', project_id='q', device_owner='compute:nova'),
+             dict(id='unbound', project_id='p', device_owner=''),
+             dict(id='spoofed', project_id='p', device_owner='compute:nova')]
+    assert [p['id'] for p in port_settings.nics_of(instance, ports)] == ['b', 'a']

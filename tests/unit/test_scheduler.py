@@ -28,9 +28,9 @@ def conf():
     CONF.clear_override('clone_secret', group='pwnetizer')
 
 
-def host(name, stats=True, instances=(), hv_type='QEMU', hv_version=10000002,
+def host(name, stats=True, instances=(), hv_type='QEMU', hv_version=10000002, capability='2',
          virt_type='qemu', cpu='{"model": "Skylake"}'):
-    st = {'pwnetizer': '1', 'pwnetizer_virt_type': virt_type} if stats else {}
+    st = {'pwnetizer': capability, 'pwnetizer_virt_type': virt_type} if stats else {}
     return fakes.FakeHostState(name, name, {
         'stats': st, 'hypervisor_type': hv_type, 'hypervisor_version': hv_version,
         'cpu_info': cpu, 'instances': {u: None for u in instances}})
@@ -128,3 +128,11 @@ def test_a_placement_that_does_not_verify_passes_no_host(request_spec, source_no
     hosts = [host('h1', instances=[SRC]), host('h2', instances=['victim-server'])]
     assert filters.CloneHostFilter().filter_all(hosts, request_spec) == []
     assert weights.CloneFamilyWeigher()._weigh_object(hosts[1], request_spec) == 0.0
+
+
+@pytest.mark.parametrize('capability', ['1', '0', 'x', None])
+def test_a_host_of_an_older_driver_takes_no_clone(capability):
+    # in a rolling upgrade: its clone ports would keep all the source's groups
+    f = filters.CloneHostFilter()
+    assert not f.host_passes(host('h2', capability=capability), spec('any'))
+    assert f.host_passes(host('h2', capability='3'), spec('any'))

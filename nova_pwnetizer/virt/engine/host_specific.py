@@ -28,14 +28,17 @@ _REFUSED = (
     ('cputune/emulatorpin',
      '<emulatorpin> pins the emulator threads to CPUs of the source host'),
     ('cputune/iothreadpin', '<iothreadpin> pins I/O threads to CPUs of the source host'),
+    ('cputune/cachetune|cputune/memorytune',
+     '<cachetune>/<memorytune> allocate cache or memory bandwidth of the source host'),
     ('numatune', '<numatune> binds the guest memory to NUMA nodes of the source host'),
     ('memoryBacking/hugepages/page[@nodeset]',
      '<hugepages> takes huge pages from NUMA nodes of the source host'),
     ('cpu/numa',
      '<cpu><numa> cells were fitted to the NUMA nodes of the source host'),
-    ("devices/serial[@type='tcp']|devices/console[@type='tcp']",
-     '<serial>/<console> of type tcp listens on an address and port of the '
-     'source host'),
+    ("devices/*[self::serial or self::console or self::channel or self::parallel]"
+     "[@type='tcp' or @type='udp']",
+     '<serial>/<console>/<channel>/<parallel> of type tcp or udp uses an address '
+     'and port of the source host'),
     ('devices/hostdev', HOSTDEV_REASON),
 )
 
