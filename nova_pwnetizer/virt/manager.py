@@ -51,6 +51,21 @@ SourceNotReady = source_errors.SourceNotReady
 SourceBusy = source_errors.SourceBusy
 
 
+LEASE_GRACE_S = 60
+
+
+def lease_s(disks: int = 1) -> float:
+    """How long one clone of a source with ``disks`` disks may hold it: the
+    longest the engine waits, each wait bounded by its own limit -- each
+    disk copy to catch up and the memory copy to converge
+    (``clone_timeout`` each), two waits with the source paused
+    (``switchover_timeout``), the NIC swap (``unplug_timeout``) -- and the
+    rollback's grace."""
+    pwn = CONF.pwnetizer
+    return ((max(disks, 1) + 1) * pwn.clone_timeout + 2 * pwn.switchover_timeout
+            + pwn.unplug_timeout + LEASE_GRACE_S)
+
+
 class CloneSourceManager:
     """RPC endpoint; ``driver`` is this host's PwnetizerDriver.
 
@@ -65,15 +80,23 @@ class CloneSourceManager:
         self._leases = {}          # source uuid -> (clone uuid, monotonic expiry)
         self._lock = threading.Lock()
 
-    def _lease(self, source_uuid, clone_uuid):
+    def _lease(self, source_uuid: str, clone_uuid: str, disks: int = 1) -> float:
+        """Lease ``source_uuid`` to ``clone_uuid``; its end (epoch s)."""
         now = time.monotonic()
+        length = lease_s(disks)
         with self._lock:
             holder = self._leases.get(source_uuid)
             if holder and holder[0] != clone_uuid and holder[1] > now:
                 raise SourceBusy('source server %s is being cloned to %s'
                                  % (source_uuid, holder[0]))
+            self._leases[source_uuid] = (clone_uuid, now + length)
+        return time.time() + length
+
+    def restore(self, source_uuid: str, clone_uuid: str, expires_at: float) -> None:
+        """Hold again, after a restart, the lease recorded on the source."""
+        with self._lock:
             self._leases[source_uuid] = (
-                clone_uuid, now + CONF.pwnetizer.clone_timeout * 3 + 60)
+                clone_uuid, time.monotonic() + max(0.0, expires_at - time.time()))
 
     def _release(self, source_uuid, clone_uuid):
         with self._lock:
@@ -168,8 +191,10 @@ class CloneSourceManager:
         except nova_exception.InstanceNotFound:
             raise SourceNotReady('source server %s has no domain on its host'
                                  % source_uuid)
-        self._lease(source_uuid, clone_uuid)
-        if instance.task_state is None and not source_lock.lock(instance):
+        expires_at = self._lease(source_uuid, clone_uuid, len(guest.get_all_disks()))
+        locked = instance.task_state is not None or source_lock.lock(
+            instance, clone_uuid, expires_at)
+        if not locked:
             self._release(source_uuid, clone_uuid)
             raise SourceNotReady('source server %s has a task running (%s)'
                                  % (source_uuid, instance.task_state))

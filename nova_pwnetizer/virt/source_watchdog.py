@@ -9,9 +9,13 @@ source host checks its leased sources every second: one paused at the
 switch-over for longer than the engine itself may wait there
 (``2 * [pwnetizer] switchover_timeout``, plus a grace) is given up on --
 the clone's migration cancelled and the source resumed, as after a failed
-clone -- and so is a source whose lease has run out.  At start-up, when no
-lease survives, it does the same for the host's active instances that
-carry what a clone leaves on a source (see ``engine.recovery``).
+clone -- and so is a source whose lease has run out, and one whose clone
+has ended (failed, deleted, or active) without the target host saying so
+(its nova-compute restarted).  At start-up it holds again each lease
+recorded on a locked source whose clone is still building (the clone runs
+on the target host and reaches this host's libvirtd, not this service),
+and cleans the host's other active instances of what a clone leaves on a
+source (see ``engine.recovery``).
 """
 
 import threading
@@ -24,6 +28,7 @@ from oslo_log import log as logging
 
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova import exception as nova_exception
 from nova import objects
 
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
@@ -37,6 +42,7 @@ LOG = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
 GRACE_S = 5.0
+CLONE_CHECK_S = 5.0     # how often the clones holding leases are looked up
 SWITCHOVER_STATES = ('pre-switchover', 'device')
 
 
@@ -54,6 +60,8 @@ class SourceWatchdog:
         self._connection = connection
         self.host_name = host_name
         self._paused_since = {}       # (source uuid, clone uuid) -> monotonic
+        self._ended = {}              # (source uuid, clone uuid) -> times seen ended
+        self._clones_checked = 0.0    # monotonic
         self._stop = threading.Event()
         self._thread = None
 
@@ -73,11 +81,14 @@ class SourceWatchdog:
         current = {(source, clone) for source, (clone, _) in holders.items()}
         for key in [k for k in self._paused_since if k not in current]:
             del self._paused_since[key]
+        ended = self._ended_clones(holders, now)
         for source_uuid, (clone_uuid, expires) in holders.items():
             key = (source_uuid, clone_uuid)
             why = None
             if now > expires:
                 why = 'its lease ran out'
+            elif key in ended:
+                why = ended[key]
             else:
                 guest = self._guest(source_uuid)
                 status = guest.migration_status().get('status') if guest is not None \
@@ -97,13 +108,46 @@ class SourceWatchdog:
                 given_up.append(key)
         return given_up
 
+    def _ended_clones(self, holders: dict, now: float) -> dict:
+        """{(source, clone): why} of the lease holders whose clone has ended
+        -- seen so in two lookups in a row (``CLONE_CHECK_S`` apart), so
+        that the target's own news has time to arrive."""
+        if now - self._clones_checked < CLONE_CHECK_S:
+            return {}
+        self._clones_checked = now
+        context = nova_context.get_admin_context()
+        found = {}
+        for source_uuid, (clone_uuid, _expires) in holders.items():
+            key = (source_uuid, clone_uuid)
+            why = clone_ended(context, clone_uuid)
+            if why is None:
+                self._ended.pop(key, None)
+                continue
+            self._ended[key] = self._ended.get(key, 0) + 1
+            if self._ended[key] >= 2:
+                found[key] = why
+        current = {(source, clone) for source, (clone, _) in holders.items()}
+        for key in [k for k in self._ended if k not in current]:
+            del self._ended[key]
+        return found
+
     def sweep(self, context=None) -> list:
-        """At start-up: clean what clones left on this host's active
-        instances (no lease survives a restart); returns their uuids."""
+        """At start-up: hold again the leases of clones still building, and
+        clean what ended clones left on this host's active instances;
+        returns the uuids of those cleaned."""
         context = context or nova_context.get_admin_context()
         cleaned = []
-        for instance in objects.InstanceList.get_by_host(context, self.host_name):
+        for instance in objects.InstanceList.get_by_host(
+                context, self.host_name, expected_attrs=['system_metadata']):
             if self.sources.is_leased(instance.uuid):
+                continue
+            lease = source_lock.lease_of(instance)
+            if lease and lease.expires_at > time.time() and \
+                    clone_ended(context, lease.clone_uuid) is None:
+                LOG.info('Clone %s of this instance is still building: holding its lease '
+                         'again, for %.0f s at most', lease.clone_uuid,
+                         lease.expires_at - time.time(), instance=instance)
+                self.sources.restore(instance.uuid, lease.clone_uuid, lease.expires_at)
                 continue
             if instance.task_state == source_lock.CLONING:   # a clone's lock, left
                 LOG.warning('Unlocking this instance: the clone that locked it ended '
@@ -122,6 +166,7 @@ class SourceWatchdog:
         return cleaned
 
     def start(self):
+        """Sweep, then check every ``INTERVAL_S`` in a thread of its own."""
         try:
             self.sweep()
         except Exception:
@@ -142,3 +187,15 @@ class SourceWatchdog:
                 self.check_once()
             except Exception:
                 LOG.exception('The source watchdog failed a round')
+
+
+def clone_ended(context, clone_uuid: str) -> typing.Optional[str]:
+    """Why the clone ``clone_uuid`` is over (gone, or no longer building),
+    or None while it builds."""
+    try:
+        clone = objects.Instance.get_by_uuid(context, clone_uuid)
+    except nova_exception.InstanceNotFound:
+        return 'the clone is gone'
+    if clone.vm_state == vm_states.BUILDING:
+        return None
+    return 'the clone is %s without its target host saying so' % clone.vm_state

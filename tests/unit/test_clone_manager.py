@@ -15,6 +15,7 @@ from nova import objects
 from nova.virt import event as virtevent
 
 from nova_pwnetizer.virt import manager
+from nova_pwnetizer.virt import source_lock
 from tests.unit.fakes import C1
 from tests.unit.fakes import C2
 from tests.unit.fakes import contract
@@ -52,12 +53,13 @@ def endpoint(guest_name='instance-00000001', missing=False):
         driver._host.get_guest.side_effect = nova_exception.InstanceNotFound(instance_id='x')
     else:
         driver._host.get_guest.return_value.name = guest_name
+        driver._host.get_guest.return_value.get_all_disks.return_value = ['disk']
     return manager.CloneSourceManager(driver)
 
 
 def source(**kw):
     fields = dict(uuid=SRC, host=CONF.host, vm_state='active', task_state=None,
-                  project_id='p', reservation_id='r-src')
+                  project_id='p', reservation_id='r-src', system_metadata={})
     fields.update(kw)
     return objects.Instance(**fields)
 
@@ -202,3 +204,43 @@ def test_an_action_that_began_first_wins_over_the_lock():
             with refused(manager.SourceNotReady, 'has a task running'):
                 ep.prepare_source('ctx', SRC, C1, contract=contract())
     assert ep._leases == {}
+
+
+def test_the_lease_is_recorded_on_the_source_and_cleared_with_the_lock():
+    src = source()
+    ep = endpoint()
+    with db(src), mock.patch.object(manager.nova_context, 'get_admin_context',
+                                    return_value='adm'):
+        ep.prepare_source('ctx', SRC, C1, contract=contract())
+        lease = source_lock.lease_of(src)
+        assert lease.clone_uuid == C1
+        assert abs(lease.expires_at - (time.time() + manager.lease_s(1))) < 5
+        ep.finish_source('ctx', SRC, C1, figures={}, contract=contract())
+    assert source_lock.LEASE_KEY not in src.system_metadata
+    assert source_lock.lease_of(src) is None
+
+
+def test_the_lease_follows_the_limits_of_each_wait():
+    pwn = CONF.pwnetizer
+    assert manager.lease_s(2) == (3 * pwn.clone_timeout + 2 * pwn.switchover_timeout
+                                  + pwn.unplug_timeout + manager.LEASE_GRACE_S)
+    assert manager.lease_s(0) == manager.lease_s(1)
+
+
+def test_a_restored_lease_keeps_other_clones_out():
+    ep = endpoint()
+    ep.restore(SRC, C1, time.time() + 100)
+    assert ep.is_leased(SRC)
+    with db(source(task_state='cloning')):
+        with refused(manager.SourceBusy, 'being cloned to ' + C1):
+            ep.prepare_source('ctx', SRC, C2, contract=contract(C2))
+    ep.restore(SRC, C1, time.time() - 1)      # recorded, but over
+    assert not ep.is_leased(SRC)
+
+
+@pytest.mark.parametrize('sysmeta', [{}, {source_lock.LEASE_KEY: 'not json'},
+                                     {source_lock.LEASE_KEY: '{"clone": "c"}'},
+                                     {source_lock.LEASE_KEY: '[1]'}])
+def test_a_missing_or_malformed_lease_is_none(sysmeta):
+    assert source_lock.lease_of(source(task_state='cloning', system_metadata=sysmeta)) \
+        is None

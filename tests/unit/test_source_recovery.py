@@ -99,8 +99,9 @@ def _source_host(state=libvirt.VIR_DOMAIN_RUNNING, reason=0,
     domain.jobInfo.return_value = [job] + [0] * 11
     driver = mock.Mock(service_host=CONF.host)
     driver._host.get_guest.return_value._domain = domain
+    driver._host.get_guest.return_value.get_all_disks.return_value = ['disk']
     source = objects.Instance(uuid=SRC, host=CONF.host, vm_state='active', task_state=None,
-                              project_id='p')
+                              project_id='p', system_metadata={})
     return manager.CloneSourceManager(driver), domain, source
 
 
