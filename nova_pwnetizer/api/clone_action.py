@@ -12,7 +12,9 @@ source's flavor, image, key, user data, networks (one NIC per source port,
 in the guest's order) and security groups, marked with the metadata
 ``pwnetizer_source`` and ``pwnetizer_family`` (read-only to tenants: the
 reserved-key guard), each with its own signed clone contract in its system
-metadata (:mod:`nova_pwnetizer.objects.clone_contract`), and asks the
+metadata (:mod:`nova_pwnetizer.objects.clone_contract`; with ``randomize``
+it carries the device models chosen here for that clone,
+:mod:`nova_pwnetizer.virt.image_models`), and asks the
 scheduler for them with the signed clone placement as the one scheduler
 hint; the pwnetizer compute driver of the chosen host then live-clones the
 source instead of booting the image.  Every other request goes to Nova
@@ -58,6 +60,9 @@ import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.objects import clone_placement
 from nova_pwnetizer import port_settings
+from nova_pwnetizer.virt.engine import exception as engine_exception
+from nova_pwnetizer.virt import image_models
+from nova_pwnetizer.virt.randomize import planner
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -186,7 +191,8 @@ class CloneActionMiddleware:
         self._check_source(context, instance)
 
         family = clonerequest.family_of(instance.metadata) or instance.uuid
-        members = self._members(context, instance, family)
+        family_servers = self._family_servers(context, instance, family)
+        members = [server.uuid for server in family_servers]
         expires_at = int(time.time()) + CONF.pwnetizer.contract_ttl
         secret = CONF.pwnetizer.clone_secret
         template = clone_contract.CloneContract(
@@ -200,6 +206,8 @@ class CloneActionMiddleware:
             expires_at=expires_at).to_hints(secret)
         requested_networks, security_groups = self._networks(context, instance)
         flavor = self._checked_create(context, instance, requested_networks)
+        device_models = (self._device_models(instance, family_servers, flavor, count)
+                         if args['randomize'] else [])
 
         metadata = dict(args['metadata'])
         metadata.update({META_SOURCE: instance.uuid, META_FAMILY: family})
@@ -208,7 +216,7 @@ class CloneActionMiddleware:
         if instance.availability_zone:
             kwargs['availability_zone'] = instance.availability_zone
         instances, reservation_id = self._create(
-            context, template, secret, flavor, instance.image_ref,
+            context, template, secret, device_models, flavor, instance.image_ref,
             min_count=count, max_count=count,
             display_name=name,
             display_description=instance.display_description,
@@ -297,18 +305,35 @@ class CloneActionMiddleware:
         except create_checks.FlavorChanged as error:
             raise Fault(409, str(error))
 
-    def _members(self, context, instance, family):
-        """The uuids of the clone family: the source's first, then the other
+    def _family_servers(self, context, instance, family):
+        """The servers of the clone family: the source first, then the other
         servers of the project marked with ``family``, oldest first."""
         search = {'deleted': False, 'project_id': instance.project_id,
                   'metadata': [{META_FAMILY: family}]}
         found = self.compute.get_all(context, search_opts=search,
-                                     expected_attrs=['metadata'],
+                                     expected_attrs=['metadata', 'system_metadata'],
                                      sort_keys=['created_at'], sort_dirs=['asc'])
-        members = [instance.uuid]
-        members += [s.uuid for s in clonerequest.marked_with(found, family)
-                    if s.uuid != instance.uuid]
-        return members
+        return [instance] + [s for s in clonerequest.marked_with(found, family)
+                             if s.uuid != instance.uuid]
+
+    @staticmethod
+    def _device_models(instance, family_servers, flavor, count):
+        """The device models of each clone (:mod:`.image_models`), chosen
+        here once, so that the clones of one request differ too."""
+        try:
+            return image_models.for_clones(
+                count, _system_metadata(instance),
+                [_system_metadata(s) for s in family_servers],
+                planner.policy_from_conf(CONF),
+                extra_specs=flavor.extra_specs if flavor.obj_attr_is_set('extra_specs')
+                else {})
+        except planner.NoCandidates as error:
+            raise Fault(409, 'The clones of server %s cannot get other device models: '
+                             '%s' % (instance.uuid, error))
+        except engine_exception.PwnetizerError as error:
+            LOG.error('Device models cannot be chosen: %s (see [randomize] '
+                      'allowed_models and denied_models)', error)
+            raise Fault(500, 'Device randomization is misconfigured in this cloud.')
 
     def _networks(self, context, instance):
         """NetworkRequestList of the clones (one NIC per source port, in the
@@ -330,9 +355,10 @@ class CloneActionMiddleware:
                     groups.append(group)
         return objects.NetworkRequestList(objects=requests), _group_names(context, groups)
 
-    def _create(self, context, template, secret, *args, **kwargs):
+    def _create(self, context, template, secret, device_models, *args, **kwargs):
         try:
-            return self.compute.create_clones(context, template, secret, *args, **kwargs)
+            return self.compute.create_clones(context, template, secret, *args,
+                                              device_models=device_models, **kwargs)
         except _CREATE_FORBIDDEN as error:
             raise Fault(403, error.format_message())
         except _CREATE_GONE as error:
@@ -361,6 +387,10 @@ def _host_bound(instance) -> str:
             or specs.get('accel:device_profile'):
         return 'virtual GPUs or accelerators'
     return ''
+
+
+def _system_metadata(instance) -> dict:
+    return instance.system_metadata if instance.obj_attr_is_set('system_metadata') else {}
 
 
 def filter_factory(global_conf, **local_conf):

@@ -17,16 +17,27 @@ from nova.compute import api as compute_api
 
 from nova_pwnetizer.objects import clone_contract
 
-# (template contract, secret) of the create() in progress in this request
+
+class _Pending(typing.NamedTuple):
+    """What the create() in progress in this request gives each instance."""
+
+    template: clone_contract.CloneContract
+    secret: str
+    device_models: typing.Sequence[dict]   # per launch index; may be empty
+
+
 _CONTRACT = contextvars.ContextVar('pwnetizer_contract', default=None)
 
 
 class ContractingAPI(compute_api.API):
 
     def create_clones(self, context, template: clone_contract.CloneContract,
-                      secret: str, *args, **kwargs) -> typing.Tuple[list, str]:
-        """``create()`` with a contract from ``template`` for each instance."""
-        token = _CONTRACT.set((template, secret))
+                      secret: str, *args,
+                      device_models: typing.Sequence[dict] = (),
+                      **kwargs) -> typing.Tuple[list, str]:
+        """``create()`` with a contract from ``template`` for each instance,
+        with ``device_models[i]`` for the instance of launch index ``i``."""
+        token = _CONTRACT.set(_Pending(template, secret, list(device_models)))
         try:
             return self.create(context, *args, **kwargs)
         finally:
@@ -37,7 +48,8 @@ class ContractingAPI(compute_api.API):
                                                          **kwargs)
         pending = _CONTRACT.get()
         if pending is not None:
-            template, secret = pending
-            contract = template.for_clone(instance.uuid)
-            instance.system_metadata.update(contract.to_system_metadata(secret))
+            models = pending.device_models
+            contract = pending.template.for_clone(
+                instance.uuid, models[instance.launch_index] if models else None)
+            instance.system_metadata.update(contract.to_system_metadata(pending.secret))
         return instance

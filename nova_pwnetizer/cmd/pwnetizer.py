@@ -178,7 +178,7 @@ class _Randomizer:
         members = family_mod.members(list(self.hosts), family_mod.family_id(tree),
                                      randomizers) + self.pending
         plan = planner.plan(parent, self.hosts[1],
-                            randomize_conf.policy(self.conf, self.requested, seed),
+                            planner.policy_from_conf(self.conf, self.requested, seed),
                             family_members=members, randomizers=randomizers,
                             same_host=self.hosts[1].same_as(self.hosts[0]))
         self.pending.append(family_mod.Member('(planned)', '', '', 0, 'planned',

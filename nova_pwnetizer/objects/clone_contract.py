@@ -29,7 +29,8 @@ class CloneContract(base.PwnetizerObject):
         1.0 - clone_uuid, project_id, source_uuid, source_host, family,
               members, placement, randomize, expires_at
         1.1 - address_pairs (an older host reads it as False: it copies
-              no allowed address pairs)
+              no allowed address pairs), device_models (an older host
+              reads it as {}: it changes no device model)
     """
     VERSION = '1.1'
 
@@ -45,12 +46,18 @@ class CloneContract(base.PwnetizerObject):
         'expires_at': fields.IntegerField(),    # epoch seconds
         # copy the source ports' allowed address pairs to the clone's
         'address_pairs': fields.BooleanField(default=False),
+        # device class -> model nova-api chose for this clone, of the classes
+        # Nova keeps as image properties (nova_pwnetizer.virt.image_models)
+        'device_models': fields.DictOfStringsField(default={}),
     }
 
-    def for_clone(self, clone_uuid: str) -> 'CloneContract':
-        """A copy of this contract (the API's template) bound to one clone."""
+    def for_clone(self, clone_uuid: str,
+                  device_models: typing.Optional[dict] = None) -> 'CloneContract':
+        """A copy of this contract (the API's template) bound to one clone,
+        with that clone's device models."""
         contract = self.obj_clone()
         contract.clone_uuid = clone_uuid
+        contract.device_models = dict(device_models or {})
         return contract
 
     def check(self, clone_uuid: str, project_id: str, now: float = None,

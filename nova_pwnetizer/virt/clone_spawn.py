@@ -3,12 +3,14 @@
 The target host (this one) consumes and verifies the clone's signed
 contract (its system metadata) before it acts on any of its fields, asks
 the source host over RPC, with the contract, whether the source can be
-cloned and where its libvirtd is, plugs the clone's VIFs the Nova way, and runs the live
-clone engine with the source's libvirtd as the source connection and
-this host's as the target -- the same channel Nova's own live migration
-uses.  The clone gets the instance's name and UUID as domain name and
-UUID, and after the switch-over its NICs are the ones Nova's VIF driver
-makes of its own ports.  Any failure is rolled back on both sides and
+cloned and where its libvirtd is, writes the device models the contract
+carries as the clone's image properties (nova-api chose them), plugs the
+clone's VIFs the Nova way, and runs the live clone engine with the
+source's libvirtd as the source connection and this host's as the target
+-- the same channel Nova's own live migration uses.  The clone gets the
+instance's name and UUID as domain name and UUID, and after the
+switch-over its NICs are the ones Nova's VIF driver makes of its own
+ports.  Any failure is rolled back on both sides and
 raised as :class:`nova.exception.BuildAbortException` (no reschedule:
 the instance goes to ERROR with the reason as its fault).  A contract that
 does not verify is refused with nothing done, on either host.
@@ -16,7 +18,6 @@ does not verify is refused with nothing done, on either host.
 
 import json
 import os
-import random
 import re
 import time
 
@@ -128,7 +129,7 @@ class CloneSpawn:
         self.contract = None        # once verified
         self.source_api = source_api or rpcapi.CloneSourceAPI()
         self._plugged = False
-        self.chosen_models = {}     # device class -> model, when randomizing
+        self.chosen_models = {}     # device class -> model, from the contract
         # what this clone is made from: the contract's source, or in a
         # fan-out tree an earlier clone of the same request
         self.source_uuid = None
@@ -153,7 +154,7 @@ class CloneSpawn:
                 self._choose_parent()
                 source = self._prepare_source()
                 self._mirror_ports()
-                self._choose_models()
+                self._apply_models()
                 result = self._clone(source)
             self._ensure_taps_up()
         except Exception as e:
@@ -197,7 +198,12 @@ class CloneSpawn:
                 '[pwnetizer] clone_secret of this host cannot verify contracts: %s'
                 % clone_secret.problem(CONF.pwnetizer.clone_secret))
         contract = clone_contract.CloneContract.from_text(self.contract_text, secrets)
-        return contract.check(self.instance.uuid, self.instance.project_id)
+        contract.check(self.instance.uuid, self.instance.project_id)
+        try:   # signed by nova-api, and still only what Nova here keeps
+            image_models.check(contract.device_models)
+        except (image_models.NotKept, engine.PwnetizerError) as e:   # or plugins broken
+            raise objects_base.Unverified(str(e))
+        return contract
 
     def _drop_scheduler_hint(self):
         try:
@@ -310,29 +316,11 @@ class CloneSpawn:
             self.network_info = neutron.API().get_instance_nw_info(self.context,
                                                                    self.instance)
 
-    def _family(self):
-        """The family's live members: those named in the contract (the
-        source first: it has no family mark of its own) and the servers
-        marked with the family since (this request's other clones)."""
-        filters = {'deleted': False, 'project_id': self.instance.project_id}
-        named = objects.InstanceList.get_by_filters(
-            self.context, dict(filters, uuid=list(self.contract.members or [])),
-            expected_attrs=['metadata', 'system_metadata'])
-        marked = objects.InstanceList.get_by_filters(
-            self.context, dict(filters, metadata={clonerequest.FAMILY_KEY: self.contract.family}),
-            expected_attrs=['metadata', 'system_metadata'])
-        members = {i.uuid: i for i in named}
-        for instance in clonerequest.marked_with(marked, self.contract.family):
-            members.setdefault(instance.uuid, instance)
-        return list(members.values())
-
-    def _choose_models(self):
-        if not self.contract.randomize:
-            return
-        others = [i.system_metadata for i in self._family()
-                  if i.uuid != self.instance.uuid]
-        chosen = image_models.choose(self.instance.system_metadata, others,
-                                     random.SystemRandom())
+    def _apply_models(self):
+        """Write the device models nova-api chose for this clone (checked
+        with the contract) as its image properties: Nova's XML of the clone
+        has them from now on, the NICs Nova's VIF driver makes included."""
+        chosen = dict(self.contract.device_models)
         if chosen:
             image_models.apply(self.instance.system_metadata, chosen)
             self.instance.save()

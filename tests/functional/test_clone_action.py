@@ -151,16 +151,23 @@ class CloneActionTest(nova_base.ServersTestBase):
         limits = self.api.get_limits()['absolute']
         self.assertEqual(3, limits['totalInstancesUsed'])
 
-    def test_randomized_models_are_image_properties_of_the_clones(self):
-        image = self._create_image({'pwnetizer_hw_vif_models': 'e1000,rtl8139',
+    def _randomized_clones(self, declared, count=2):
+        """A source running virtio whose image declares NIC models
+        ``declared``, its ``count`` randomized clones once ACTIVE, and
+        their instances."""
+        image = self._create_image({'pwnetizer_hw_vif_models': declared,
                                     'hw_vif_model': 'virtio'})
         source = self._create_server(host='compute1', image_uuid=image['id'], networks=[
             {'uuid': self.neutron.network_1['id']}])
-        body = self._clone(source['id'], {'count': 2, 'randomize': True})
-        for server in body['clone']['servers']:
-            clone = self._wait_for_state_change(self.admin_api.get_server(server['id']),
-                                                'ACTIVE')
-            inst = objects.Instance.get_by_uuid(self.ctxt, clone['id'])
+        body = self._clone(source['id'], {'count': count, 'randomize': True})
+        clones = [self._wait_for_state_change(self.admin_api.get_server(s['id']), 'ACTIVE')
+                  for s in body['clone']['servers']]
+        return source, [(c, objects.Instance.get_by_uuid(self.ctxt, c['id']))
+                        for c in clones]
+
+    def test_randomized_models_are_image_properties_of_the_clones(self):
+        models = []
+        for clone, inst in self._randomized_clones('e1000,rtl8139')[1]:
             model = inst.system_metadata['image_hw_vif_model']
             self.assertIn(model, ('e1000', 'rtl8139'))   # declared, not the source's
             # Nova's own view of the image now has it (kept across hard reboot) ...
@@ -173,6 +180,22 @@ class CloneActionTest(nova_base.ServersTestBase):
                                        tree.iterfind('devices/interface/model')])
             figures = json.loads(inst.system_metadata[clone_spawn.FIGURES_KEY])
             self.assertEqual(model, figures['devices']['nic'])
+            models.append(model)
+        # nova-api chose once for the request: the clones differ from the
+        # source (virtio) and from each other
+        self.assertEqual(['e1000', 'rtl8139'], sorted(models))
+
+    def test_the_operators_randomize_options_apply_to_the_clones(self):
+        self.flags(denied_models={'nic': 'rtl8139'}, group='randomize')
+        source, clones = self._randomized_clones('virtio,e1000,rtl8139')
+        models = [inst.system_metadata['image_hw_vif_model'] for _, inst in clones]
+        # the least used first (e1000), then a tie of virtio and e1000
+        self.assertEqual('e1000', models[0])
+        self.assertIn(models[1], ('virtio', 'e1000'))
+        # every model denied: refused before anything is created
+        self.flags(denied_models={'nic': 'virtio|e1000|rtl8139'}, group='randomize')
+        self._clone(source['id'], {'randomize': True}, status=409)
+        self.assertEqual(3, len(self.api.get_servers()))
 
     # -- refusals ------------------------------------------------------------
 

@@ -457,8 +457,9 @@ def test_clone_creates_marked_servers_with_signed_hints(cloud):
     assert (placement.source_uuid, placement.family, placement.members,
             placement.placement) == (SOURCE, 'fam-1', [SOURCE, MEMBER], 'pack')
     # the contract each new instance gets in its system metadata
-    template, secret = cloud.contract
+    template, secret, device_models = cloud.contract
     assert secret == SECRET
+    assert device_models == [{}, {}]   # the image declares no device models
     assert (template.source_uuid, template.source_host, template.project_id) == (
         SOURCE, 'compute1', PROJECT)
     assert (template.family, template.members) == ('fam-1', [SOURCE, MEMBER])
@@ -466,6 +467,7 @@ def test_clone_creates_marked_servers_with_signed_hints(cloud):
     assert not template.obj_attr_is_set('clone_uuid')
     assert 0 < template.expires_at - time.time() <= CONF.pwnetizer.contract_ttl
     search = cloud.mocks.get_all.call_args.kwargs['search_opts']
+    assert 'system_metadata' in cloud.mocks.get_all.call_args.kwargs['expected_attrs']
     assert search['project_id'] == PROJECT and search['deleted'] is False
     assert search['metadata'] == [{'pwnetizer_family': 'fam-1'}]
 
@@ -502,6 +504,40 @@ def test_clone_defaults(cloud):
     assert placement.placement == 'spread' and cloud.contract[0].randomize is False
     assert kwargs['metadata']['pwnetizer_family'] == SOURCE
     assert kwargs['metadata']['pwnetizer_source'] == SOURCE
+
+
+def _declaring(uuid=SOURCE, model='virtio', **fields):
+    return make_instance(uuid=uuid, metadata={'pwnetizer_family': SOURCE},
+                         system_metadata={'image_hw_vif_model': model,
+                                          'image_pwnetizer_hw_vif_models':
+                                              'virtio,e1000,rtl8139'}, **fields)
+
+
+def test_randomized_clones_get_device_models_least_used_first(cloud):
+    cloud.instance = _declaring()
+    cloud.family = [cloud.instance, _declaring(uuid=MEMBER, model='e1000')]
+    response = call(cloud, {'clone': {'count': 2, 'randomize': True}})
+    assert response.status_int == 202, response.text
+    first, second = cloud.contract.device_models
+    # the family has virtio and e1000; then each model once
+    assert first == {'nic': 'rtl8139'}
+    assert second['nic'] in ('virtio', 'e1000', 'rtl8139')
+    # only a randomized request gets models
+    call(cloud, {'clone': {'count': 2}})
+    assert cloud.contract.device_models == []
+
+
+def test_the_operators_lists_decide_the_models_of_the_clones(cloud, conf):
+    cloud.instance = _declaring()
+    conf.config(denied_models={'nic': 'rtl8139|virtio'}, group='randomize')
+    assert call(cloud, {'clone': {'count': 3, 'randomize': True}}).status_int == 202
+    assert cloud.contract.device_models == [{'nic': 'e1000'}] * 3
+    conf.config(denied_models={'nic': 'rtl8139|virtio|e1000'}, group='randomize')
+    message = fault(call(cloud, {'clone': {'randomize': True}}), 409, 'conflictingRequest')
+    assert 'cannot get other device models: no nic model is left' in message
+    conf.config(denied_models={'nic': 'tulip'}, group='randomize')
+    message = fault(call(cloud, {'clone': {'randomize': True}}), 500, 'computeFault')
+    assert message == 'Device randomization is misconfigured in this cloud.'
 
 
 def test_long_source_name_is_cut_to_nova_length(cloud):

@@ -81,6 +81,21 @@ def test_the_template_is_bound_per_clone():
     template.obj_reset_changes()
     other = template.for_clone(SRC[::-1])
     assert other.clone_uuid == SRC[::-1] and template.clone_uuid == CLONE
+    assert other.device_models == {}
+    chosen = template.for_clone(SRC[::-1], {'nic': 'e1000'})
+    assert chosen.device_models == {'nic': 'e1000'} and other.device_models == {}
+
+
+def test_device_models_round_trip_signed():
+    models = {'nic': 'rtl8139', 'disk_bus': 'sata', 'video': 'cirrus'}
+    sysmeta = contract().for_clone(CLONE, models).to_system_metadata(SECRET)
+    found = clone_contract.CloneContract.from_text(clone_contract.text_in(sysmeta),
+                                                   [SECRET])
+    assert found.device_models == models
+    envelope = json.loads(clone_contract.text_in(sysmeta))
+    envelope['object']['nova_pwnetizer_object.data']['device_models']['nic'] = 'virtio'
+    with pytest.raises(base.Unverified, match='does not verify'):
+        clone_contract.CloneContract.from_text(json.dumps(envelope), [SECRET])
 
 
 def test_a_placement_never_passes_for_a_contract_nor_the_reverse():
@@ -125,28 +140,31 @@ class ContractAt10(clone_contract.CloneContract):
     """CloneContract as a host of version 1.0 reads it."""
     VERSION = '1.0'
     fields = {k: v for k, v in clone_contract.CloneContract.fields.items()
-              if k != 'address_pairs'}
+              if k not in ('address_pairs', 'device_models')}
 
     @classmethod
     def obj_name(cls):
         return 'CloneContract'
 
 
-def test_a_1_0_host_reads_a_1_1_contract_without_copying_address_pairs():
-    text = contract(address_pairs=True).to_text(SECRET)
+def test_a_1_0_host_reads_a_1_1_contract_without_its_new_fields():
+    text = contract(address_pairs=True, device_models={'nic': 'e1000'}).to_text(SECRET)
     found = ContractAt10.from_text(text, [SECRET])
     assert found.VERSION == '1.0' and found.clone_uuid == CLONE
     assert found.members == [SRC]
-    assert 'address_pairs' not in found.obj_to_primitive()['nova_pwnetizer_object.data']
+    data = found.obj_to_primitive()['nova_pwnetizer_object.data']
+    assert 'address_pairs' not in data and 'device_models' not in data
 
 
-def test_a_1_1_host_reads_a_1_0_contract_as_copying_no_address_pairs():
+def test_a_1_1_host_reads_a_1_0_contract_as_copying_no_address_pairs_nor_models():
     def at_1_0(primitive):
         primitive['nova_pwnetizer_object.version'] = '1.0'
         primitive['nova_pwnetizer_object.data'].pop('address_pairs', None)
-    found = clone_contract.CloneContract.from_text(
-        _resigned(contract(address_pairs=True).to_text(SECRET), at_1_0), [SECRET])
-    assert found.address_pairs is False
+        primitive['nova_pwnetizer_object.data'].pop('device_models', None)
+    text = contract(address_pairs=True, device_models={'nic': 'e1000'}).to_text(SECRET)
+    assert 'device_models' in text
+    found = clone_contract.CloneContract.from_text(_resigned(text, at_1_0), [SECRET])
+    assert found.address_pairs is False and found.device_models == {}
 
 
 def test_an_object_without_a_field_reads_with_its_default():

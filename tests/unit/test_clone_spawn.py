@@ -56,7 +56,7 @@ def signed(**kw):
     """A contract for the clone CLONE (stored signed by make_instance)."""
     fields = dict(clone_uuid=CLONE, source_uuid=SOURCE, source_host='src-host',
                   project_id='p', family='fam', members=[], placement='spread',
-                  randomize=False, address_pairs=False,
+                  randomize=False, address_pairs=False, device_models={},
                   expires_at=int(time.time()) + VALID_S)
     fields.update(kw)
     return clone_contract.CloneContract(**fields)
@@ -192,6 +192,15 @@ def test_spawn_clones_with_nova_identity_and_records_figures():
      'for another server'),
     (signed(source_uuid=CLONE), SECRET, 'clone of itself'),
     (signed(expires_at=int(time.time()) - 1), SECRET, 'expired'),
+    # signed, and still checked against what Nova keeps on this host
+    (signed(device_models={'nic': 'tulip'}), SECRET,
+     'nic model tulip is not one Nova keeps'),
+    (signed(device_models={'video': 'ramfb'}), SECRET,
+     'video model ramfb is not one Nova keeps'),
+    (signed(device_models={'usb': 'qemu-xhci'}), SECRET,
+     'device class usb is not one Nova keeps here'),
+    (signed(device_models={'floppy': 'x'}), SECRET,
+     'device class floppy is not one Nova keeps here'),
 ])
 def test_a_refused_contract_aborts_before_any_host_acts(contract, secret, message):
     inst = make_instance(contract, secret=secret)
@@ -267,31 +276,38 @@ def test_source_host_refusal_is_the_fault_reason():
     clone.assert_not_called()
 
 
-def test_randomize_writes_image_properties_of_the_family_least_used():
-    req = signed(randomize=True, members=['src'])
-    inst = make_instance(req, image_pwnetizer_hw_vif_models='virtio,e1000,rtl8139')
-    # the source has no family mark; a sibling has; another family's
-    # server matches the DB's metadata filter by value alone
-    source = objects.Instance(uuid='src', metadata={},
-                              system_metadata={'image_hw_vif_model': 'virtio'})
-    sibling = objects.Instance(uuid='sib', metadata={'pwnetizer_family': 'fam'},
-                               system_metadata={'image_hw_vif_model': 'e1000'})
-    stranger = objects.Instance(uuid='x', metadata={'pwnetizer_family': 'other',
-                                                    'note': 'fam'},
-                                system_metadata={'image_hw_vif_model': 'rtl8139'})
-
-    def by_filters(_ctx, filters, **_kw):
-        if 'uuid' in filters:
-            return [source] if filters['uuid'] == ['src'] else []
-        assert filters['metadata'] == {'pwnetizer_family': 'fam'}
-        return [sibling, stranger]
+def test_the_contracts_device_models_become_the_clones_image_properties():
+    req = signed(randomize=True, members=[SOURCE],
+                 device_models={'nic': 'rtl8139', 'disk_bus': 'sata'})
+    inst = make_instance(req, image_hw_vif_model='virtio', image_hw_disk_bus='virtio',
+                         image_hw_video_model='vga',
+                         image_pwnetizer_hw_vif_models='virtio,e1000,rtl8139')
+    drv = FakeDriver()
+    vif = network_model.VIF(id='p1')
     with faked(clone_result=result()) as (source_api, reporter, host, clone), \
-            mock.patch.object(objects.InstanceList, 'get_by_filters',
-                              side_effect=by_filters):
-        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [], text(inst),
-                               source_api=source_api).run()
-    assert inst.system_metadata['image_hw_vif_model'] == 'rtl8139'
-    assert clone.call_args.args[2].device_models == {'nic': 'rtl8139'}
+            mock.patch.object(objects.InstanceList, 'get_by_filters') as family:
+        spawn = clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [vif],
+                                       text(inst), source_api=source_api)
+        spawn.run()
+    family.assert_not_called()   # nova-api chose: the target looks at no family
+    assert (inst.system_metadata['image_hw_vif_model'],
+            inst.system_metadata['image_hw_disk_bus'],
+            inst.system_metadata['image_hw_video_model']) == ('rtl8139', 'sata', 'vga')
+    assert spawn.chosen_models == {'nic': 'rtl8139', 'disk_bus': 'sata'}
+    assert clone.call_args.args[2].device_models == {'nic': 'rtl8139', 'disk_bus': 'sata'}
+    # the clone's NIC is made by Nova's VIF driver with the model
+    image_meta = drv.vif_driver.get_config.call_args.args[2]
+    assert image_meta.properties.hw_vif_model == 'rtl8139'
+
+
+def test_a_contract_without_device_models_changes_none():
+    inst = make_instance(signed(randomize=True), image_hw_vif_model='virtio',
+                         image_pwnetizer_hw_vif_models='virtio,e1000,rtl8139')
+    with faked(clone_result=result()) as (source_api, reporter, host, clone):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                               text(inst), source_api=source_api).run()
+    assert inst.system_metadata['image_hw_vif_model'] == 'virtio'
+    assert clone.call_args.args[2].device_models == {}
 
 
 def test_driver_spawns_non_clones_with_the_stock_driver():

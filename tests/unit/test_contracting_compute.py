@@ -22,8 +22,9 @@ def template():
         placement='spread', randomize=False, expires_at=int(time.time()) + VALID_S)
 
 
-def populate(context, instance, *args, **kwargs):
+def populate(context, instance, image, index, *args, **kwargs):
     instance.system_metadata = {'image_min_ram': '0'}
+    instance.launch_index = index
     return instance
 
 
@@ -50,3 +51,18 @@ def test_each_instance_gets_a_contract_for_itself():
         assert instance.system_metadata['image_min_ram'] == '0'   # Nova's own kept
     # outside create_clones (any other POST /servers): no contract
     assert all(clone_contract.text_in(i.system_metadata) is None for i in plain)
+
+
+def test_each_instance_gets_the_device_models_of_its_launch_index():
+    models = [{'nic': 'e1000'}, {'nic': 'rtl8139'}, {}]
+    with mock.patch.object(compute_api.API, '__init__', return_value=None), \
+            mock.patch.object(compute_api.API, '_populate_instance_for_create',
+                              side_effect=populate):
+        api = contracting_compute.ContractingAPI()
+        api.create = fake_create(api)
+        instances, _ = api.create_clones('ctx', template(), SECRET, 'flavor', 'image',
+                                         device_models=models)
+    found = [clone_contract.CloneContract.from_text(
+        clone_contract.text_in(i.system_metadata), [SECRET]) for i in instances]
+    assert [c.device_models for c in found] == models
+    assert [c.clone_uuid for c in found] == UUIDS

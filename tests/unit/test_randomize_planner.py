@@ -6,8 +6,10 @@ import re
 
 import hypothesis
 from hypothesis import strategies as st
+from oslo_config import cfg
 import pytest
 
+from nova_pwnetizer.conf import randomize as randomize_conf
 from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import exception
 from nova_pwnetizer.virt.randomize import family
@@ -107,6 +109,19 @@ def test_refusals(policy, error, message):
     with pytest.raises(error, match=re.escape(message)):
         planner.plan(_source(ALL), FakeHost(), policy, family_members=[],
                      randomizers=planner.load_randomizers(), caps=caps)
+
+
+def test_policy_from_the_randomize_options():
+    conf = cfg.ConfigOpts()
+    randomize_conf.register_opts(conf)
+    conf([])
+    conf.set_override('allowed_models', {'nic': 'virtio| e1000|', 'video': 'vga'},
+                      group='randomize')
+    conf.set_override('denied_models', {'nic': 'ne2k_pci'}, group='randomize')
+    policy = planner.policy_from_conf(conf, {'nic': ['e1000'], 'video': []}, seed=7)
+    assert policy == planner.Policy(allowed={'nic': {'virtio', 'e1000'}, 'video': {'vga'}},
+                                    denied={'nic': {'ne2k_pci'}},
+                                    requested={'nic': {'e1000'}}, seed=7)
 
 
 def test_guest_declaration_that_excludes_everything():

@@ -1,6 +1,7 @@
 """The interface of a device-class randomizer plugin."""
 
 import abc
+import typing
 
 
 class DeviceRandomizer(abc.ABC):
@@ -12,12 +13,18 @@ class DeviceRandomizer(abc.ABC):
     """
 
     #: Name of the class, e.g. ``nic``; also the entry point name.
-    device_class = None
+    device_class: typing.Optional[str] = None
     #: Every model name the plugin understands.
-    known_models = ()
+    known_models: typing.Tuple[str, ...] = ()
     #: True when the change takes effect in the running clone (NIC hot-swap);
     #: False when it takes effect at the clone's next boot.
-    live = False
+    live: bool = False
+    #: The Nova image property (e.g. ``hw_vif_model``) whose values are this
+    #: plugin's model names and which Nova's libvirt driver renders from the
+    #: instance's system_metadata at every spawn, hard reboot and migration;
+    #: None where there is none: Nova cannot keep the class, and does not
+    #: offer it.
+    nova_image_property: typing.Optional[str] = None
 
     @abc.abstractmethod
     def present(self, tree):

@@ -18,6 +18,7 @@ def _dev_name(prefix, taken):
 class DiskBus(base.DeviceRandomizer):
     device_class = 'disk_bus'
     known_models = ('virtio', 'scsi', 'sata', 'ide')
+    nova_image_property = 'hw_disk_bus'
 
     @staticmethod
     def _disks(tree):

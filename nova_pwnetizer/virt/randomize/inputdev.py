@@ -14,6 +14,8 @@ QEMU_DEVICES = {'usb-tablet': 'usb-tablet', 'virtio-tablet': 'virtio-tablet-pci'
 class InputDevice(base.DeviceRandomizer):
     device_class = 'input'
     known_models = tuple(QEMU_DEVICES)
+    # No nova_image_property: Nova's hw_input_bus names a bus (usb, virtio),
+    # not these models, and none of its values means ps2.
 
     def present(self, tree):
         return tree.find('os/type').get('arch') in ('x86_64', 'i686')

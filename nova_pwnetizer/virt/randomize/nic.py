@@ -17,6 +17,7 @@ class NicModel(base.DeviceRandomizer):
     device_class = 'nic'
     known_models = tuple(QEMU_DEVICES)
     live = True
+    nova_image_property = 'hw_vif_model'
 
     def present(self, tree):
         return tree.find('devices/interface') is not None

@@ -11,10 +11,12 @@ an error, raised before anything is touched.
 
 import dataclasses
 import random
+import typing
 
 from stevedore import extension
 
 from nova_pwnetizer.virt.engine import exception
+from nova_pwnetizer.virt.randomize import base
 from nova_pwnetizer.virt.randomize import capabilities
 from nova_pwnetizer.virt.randomize import family as family_mod
 from nova_pwnetizer.virt.randomize import support
@@ -47,7 +49,49 @@ class Policy:
     allowed: dict = dataclasses.field(default_factory=dict)
     denied: dict = dataclasses.field(default_factory=dict)
     requested: dict = dataclasses.field(default_factory=dict)
-    seed: int = None
+    seed: typing.Optional[int] = None
+
+    def check(self, randomizer: base.DeviceRandomizer) -> None:
+        """Refuse (InvalidOptions) a model the plugin does not know in the
+        request or the operator's lists."""
+        cls = randomizer.device_class
+        for names, what in ((self.requested.get(cls), 'the request'),
+                            (self.allowed.get(cls), 'the allow list'),
+                            (self.denied.get(cls), 'the deny list')):
+            check_known(randomizer, names or (), what)
+
+    def narrow(self, device_class: str,
+               sets: typing.Sequence[typing.Tuple[str, set]]) -> set:
+        """The models in each of ``sets`` ((what, models) pairs), the allow
+        list and the request, less the denied ones; NoCandidates if none."""
+        sets = list(sets)
+        if device_class in self.allowed:
+            sets.append(('allowed by the operator', set(self.allowed[device_class])))
+        if self.requested.get(device_class):
+            sets.append(('requested', set(self.requested[device_class])))
+        denied = set(self.denied.get(device_class, ()))
+        result = set.intersection(*(s for _, s in sets)) - denied
+        if not result:
+            raise NoCandidates('no %s model is left: %s%s' % (
+                device_class,
+                '; '.join('%s: %s' % (n, ', '.join(sorted(s)) or 'none') for n, s in sets),
+                '; denied: %s' % ', '.join(sorted(denied)) if denied else ''))
+        return result
+
+
+def _model_sets(option: typing.Optional[dict]) -> dict:
+    """``{class: 'a|b'}`` (a [randomize] list) -> ``{class: {'a', 'b'}}``."""
+    return {cls: set(filter(None, (m.strip() for m in models.split('|'))))
+            for cls, models in (option or {}).items()}
+
+
+def policy_from_conf(conf, requested: typing.Optional[dict] = None,
+                     seed: typing.Optional[int] = None) -> Policy:
+    """A Policy from the [randomize] group of ``conf`` and a request."""
+    return Policy(allowed=_model_sets(conf.randomize.allowed_models),
+                  denied=_model_sets(conf.randomize.denied_models),
+                  requested={k: set(v) for k, v in (requested or {}).items() if v},
+                  seed=seed)
 
 
 @dataclasses.dataclass
@@ -81,7 +125,7 @@ def choose(candidates, family_counts, rng):
     return rng.choice([m for m in ordered if family_counts.get(m, 0) == least])
 
 
-def _check_known(randomizer, names, what):
+def check_known(randomizer: base.DeviceRandomizer, names, what: str) -> None:
     unknown = sorted(set(names) - set(randomizer.known_models))
     if unknown:
         raise exception.InvalidOptions(
@@ -93,10 +137,8 @@ def _check_known(randomizer, names, what):
 def candidates_for(randomizer, tree, caps, declared, policy, target_name):
     cls = randomizer.device_class
     requested = policy.requested.get(cls)
-    for names, what in ((requested or (), 'the request'), (declared or (), 'the guest '
-                        'declaration'), (policy.allowed.get(cls) or (), 'the allow list'),
-                        (policy.denied.get(cls) or (), 'the deny list')):
-        _check_known(randomizer, names, what)
+    policy.check(randomizer)
+    check_known(randomizer, declared or (), 'the guest declaration')
     offered = randomizer.hypervisor_models(caps, tree)
     if requested:
         missing = sorted(set(requested) - offered)
@@ -106,18 +148,7 @@ def candidates_for(randomizer, tree, caps, declared, policy, target_name):
                                    cls, ', '.join(missing), target_name, caps.machine,
                                    ', '.join(sorted(offered)) or 'none'))
     guest = set(declared) if declared else {randomizer.current(tree)}
-    sets = [('hypervisor', offered), ('guest', guest)]
-    if cls in policy.allowed:
-        sets.append(('allowed by the operator', set(policy.allowed[cls])))
-    if requested:
-        sets.append(('requested', set(requested)))
-    result = set.intersection(*(s for _, s in sets)) - set(policy.denied.get(cls, ()))
-    if not result:
-        raise NoCandidates('no %s model is left: %s%s' % (
-            cls, '; '.join('%s: %s' % (n, ', '.join(sorted(s)) or 'none') for n, s in sets),
-            '; denied: %s' % ', '.join(sorted(policy.denied[cls]))
-            if policy.denied.get(cls) else ''))
-    return result
+    return policy.narrow(cls, [('hypervisor', offered), ('guest', guest)])
 
 
 def plan(source, target_host, policy, family_members=None, randomizers=None, caps=None,

@@ -9,6 +9,7 @@ QEMU_DEVICES = {'ich6': 'intel-hda', 'ich9': 'ich9-intel-hda', 'ac97': 'AC97',
 class SoundModel(base.DeviceRandomizer):
     device_class = 'sound'
     known_models = tuple(QEMU_DEVICES)
+    nova_image_property = 'hw_sound_model'
 
     def present(self, tree):
         return tree.find('devices/sound') is not None

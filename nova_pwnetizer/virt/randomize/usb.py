@@ -11,6 +11,8 @@ QEMU_DEVICES = {
 class UsbController(base.DeviceRandomizer):
     device_class = 'usb'
     known_models = tuple(QEMU_DEVICES)
+    # No nova_image_property: Nova renders hw_usb_model only for a guest
+    # without USB devices (with a USB tablet it lets libvirt choose).
 
     @staticmethod
     def _controller(tree):

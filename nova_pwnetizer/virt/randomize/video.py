@@ -8,6 +8,7 @@ PCI_LESS = {'ramfb'}
 class VideoModel(base.DeviceRandomizer):
     device_class = 'video'
     known_models = ('vga', 'cirrus', 'virtio', 'qxl', 'bochs', 'vmvga', 'ramfb')
+    nova_image_property = 'hw_video_model'
 
     def present(self, tree):
         model = tree.find('devices/video/model')
