@@ -13,9 +13,14 @@ its BuildRequest is made.
 import contextvars
 import typing
 
+from oslo_config import cfg
+
 from nova.compute import api as compute_api
 
+import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 from nova_pwnetizer.objects import clone_contract
+
+CONF = cfg.CONF
 
 
 class _Pending(typing.NamedTuple):
@@ -51,5 +56,6 @@ class ContractingAPI(compute_api.API):
             models = pending.device_models
             contract = pending.template.for_clone(
                 instance.uuid, models[instance.launch_index] if models else None)
-            instance.system_metadata.update(contract.to_system_metadata(pending.secret))
+            instance.system_metadata.update(contract.to_system_metadata(
+                pending.secret, CONF.pwnetizer.contract_version))
         return instance

@@ -13,6 +13,7 @@ import re
 import jsonschema
 
 from nova_pwnetizer import clonerequest
+from nova_pwnetizer.conf import integration
 
 #: metadata keys starting with this are set by pwnetizer, not by users
 RESERVED_METADATA_PREFIX = clonerequest.PREFIX
@@ -20,7 +21,7 @@ RESERVED_METADATA_PREFIX = clonerequest.PREFIX
 #: the default of ``[pwnetizer] max_clones_per_request``, the most ``count``
 #: one action may ask for (the cloud's setting decides; clients that cannot
 #: read it assume this)
-COUNT_MAX_DEFAULT = 8
+COUNT_MAX_DEFAULT = integration.MAX_CLONES_PER_REQUEST_DEFAULT
 
 DEFAULTS = {
     'count': 1,

@@ -3,10 +3,13 @@ group [pwnetizer]."""
 
 from oslo_config import cfg
 
-from nova_pwnetizer.api import schema
 from nova_pwnetizer.conf import engine
 
 GROUP = engine.GROUP
+
+#: the default of max_clones_per_request (clients that cannot read the
+#: cloud's setting assume it)
+MAX_CLONES_PER_REQUEST_DEFAULT = 8
 
 OPTS = [
     cfg.StrOpt('clone_secret', secret=True,
@@ -23,11 +26,18 @@ OPTS = [
     cfg.ListOpt('clone_secret_previous', default=[], secret=True,
                 help='Earlier values of clone_secret whose signatures are still '
                      'accepted, during a rotation; nothing is signed with them.'),
+    cfg.StrOpt('contract_version', choices=('1.0', '1.1'),
+               help='The version of the clone contract nova-api signs; unset, its '
+                    'newest. During a rolling upgrade, pin it to the version the '
+                    'oldest compute host reads (its release notes say), so that '
+                    'every host reads every field of it; unset it once all are '
+                    'upgraded. A host reads a newer contract too, without the '
+                    'fields it does not know.'),
     cfg.IntOpt('contract_ttl', default=3600, min=60,
                help='Seconds a clone contract (and its placement) is valid after '
                     'the API made it: a clone that has not started on its host '
                     'by then is refused.'),
-    cfg.IntOpt('max_clones_per_request', default=schema.COUNT_MAX_DEFAULT, min=1, max=64,
+    cfg.IntOpt('max_clones_per_request', default=MAX_CLONES_PER_REQUEST_DEFAULT, min=1, max=64,
                help='Largest "count" one clone action may ask for.'),
     cfg.FloatOpt('family_weight_multiplier', default=1.0,
                  help='Multiplier of the CloneFamilyWeigher: positive spreads a '

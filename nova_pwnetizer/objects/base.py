@@ -41,9 +41,10 @@ def _mac(secret: str, primitive: dict) -> str:
     return hmac.new(secret.encode(), _canonical(primitive), hashlib.sha256).hexdigest()
 
 
-def signed_text(obj: PwnetizerObject, secret: str) -> str:
-    """``obj`` as signed text."""
-    primitive = obj.obj_to_primitive()
+def signed_text(obj: PwnetizerObject, secret: str,
+                version: typing.Optional[str] = None) -> str:
+    """``obj`` as signed text, at ``version`` (default: its own)."""
+    primitive = obj.obj_to_primitive(target_version=version)
     primitive.pop(obj._obj_primitive_key('changes'), None)   # of no use to the receiver
     return json.dumps({'object': primitive, 'hmac': _mac(secret, primitive)},
                       sort_keys=True, separators=(',', ':'))

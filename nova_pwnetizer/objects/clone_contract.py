@@ -51,6 +51,13 @@ class CloneContract(base.PwnetizerObject):
         'device_models': fields.DictOfStringsField(default={}),
     }
 
+    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
+        """``primitive`` as a host of ``target_version`` reads it."""
+        super().obj_make_compatible(primitive, target_version)
+        if tuple(int(p) for p in target_version.split('.')) < (1, 1):
+            for field in ('address_pairs', 'device_models'):
+                primitive.pop(field, None)
+
     def for_clone(self, clone_uuid: str,
                   device_models: typing.Optional[dict] = None) -> 'CloneContract':
         """A copy of this contract (the API's template) bound to one clone,
@@ -76,16 +83,17 @@ class CloneContract(base.PwnetizerObject):
 
     # -- where it travels --------------------------------------------------
 
-    def to_text(self, secret: str) -> str:
-        return base.signed_text(self, secret)
+    def to_text(self, secret: str, version: typing.Optional[str] = None) -> str:
+        """Signed, at ``version`` (default: this one)."""
+        return base.signed_text(self, secret, version)
 
     @classmethod
     def from_text(cls, text: str, secrets: typing.Sequence[str]) -> 'CloneContract':
         """The contract in signed ``text``; raises :class:`base.Unverified`."""
         return base.read_primitive(cls, base.verified_primitive(text, secrets))
 
-    def to_system_metadata(self, secret: str) -> dict:
-        text = self.to_text(secret)
+    def to_system_metadata(self, secret: str, version: typing.Optional[str] = None) -> dict:
+        text = self.to_text(secret, version)
         chunks = [text[i:i + VALUE_MAX] for i in range(0, len(text), VALUE_MAX)]
         return {_key(i): chunk for i, chunk in enumerate(chunks)}
 

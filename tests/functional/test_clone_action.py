@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+import fixtures
+
 from lxml import etree
 from oslo_config import cfg
 
@@ -60,7 +62,7 @@ class CloneActionTest(nova_base.ServersTestBase):
         original = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
         with open(original) as f:
             text = install_shim.add_paste_filter(f.read())
-        path = os.path.join(self.useFixture(__import__('fixtures').TempDir()).path,
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
                             'api-paste.ini')
         with open(path, 'w') as f:
             f.write(text)
@@ -196,6 +198,19 @@ class CloneActionTest(nova_base.ServersTestBase):
         self.flags(denied_models={'nic': 'virtio|e1000|rtl8139'}, group='randomize')
         self._clone(source['id'], {'randomize': True}, status=409)
         self.assertEqual(3, len(self.api.get_servers()))
+
+    # -- the contract across versions --------------------------------------
+
+    def test_a_contract_pinned_at_1_0_clones_on_a_newer_host(self):
+        # nova-api pinned to sign 1.0, as during a rolling upgrade: the
+        # hosts read the 1.1 fields it lacks with their defaults (no model
+        # changed), and the clones are made
+        self.flags(contract_version='1.0', group='pwnetizer')
+        source, clones = self._randomized_clones('e1000,rtl8139')
+        # (unpinned, the same request gives them e1000 and rtl8139: above)
+        for clone, inst in clones:
+            self.assertIn('pwnetizer_pause_ms', clone['metadata'])
+            self.assertEqual('virtio', inst.system_metadata['image_hw_vif_model'])
 
     # -- refusals ------------------------------------------------------------
 

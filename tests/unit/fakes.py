@@ -68,6 +68,17 @@ def emit(hub, role, name, **data):
     hub._add(events.Event(role, name, data, time.time()))
 
 
+class ContractAt10(clone_contract.CloneContract):
+    """CloneContract as a host of version 1.0 reads it."""
+    VERSION = '1.0'
+    fields = {k: v for k, v in clone_contract.CloneContract.fields.items()
+              if k not in ('address_pairs', 'device_models')}
+
+    @classmethod
+    def obj_name(cls):
+        return 'CloneContract'
+
+
 def contract(clone=C1, secret=SECRET, **kw):
     fields = dict(clone_uuid=clone, project_id='p', source_uuid=SRC, source_host=cfg.CONF.host,
                   family=SRC, members=[SRC], placement='spread', randomize=False,

@@ -10,6 +10,7 @@ from nova_pwnetizer import clonerequest
 from nova_pwnetizer.objects import base
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.objects import clone_placement
+from tests.unit import fakes
 from tests.unit.fakes import VALID_S
 
 SECRET = 'unit-test-secret-0123456789abcdef'
@@ -136,20 +137,9 @@ def test_a_newer_minor_version_is_read_without_its_new_fields():
     assert not hasattr(found, 'pins')
 
 
-class ContractAt10(clone_contract.CloneContract):
-    """CloneContract as a host of version 1.0 reads it."""
-    VERSION = '1.0'
-    fields = {k: v for k, v in clone_contract.CloneContract.fields.items()
-              if k not in ('address_pairs', 'device_models')}
-
-    @classmethod
-    def obj_name(cls):
-        return 'CloneContract'
-
-
 def test_a_1_0_host_reads_a_1_1_contract_without_its_new_fields():
     text = contract(address_pairs=True, device_models={'nic': 'e1000'}).to_text(SECRET)
-    found = ContractAt10.from_text(text, [SECRET])
+    found = fakes.ContractAt10.from_text(text, [SECRET])
     assert found.VERSION == '1.0' and found.clone_uuid == CLONE
     assert found.members == [SRC]
     data = found.obj_to_primitive()['nova_pwnetizer_object.data']
@@ -190,3 +180,15 @@ def test_another_major_version_is_refused():
     with pytest.raises(base.Unverified, match='version 2.0'):
         clone_contract.CloneContract.from_text(
             _resigned(contract().to_text(SECRET), major), [SECRET])
+
+
+def test_a_contract_signed_for_a_1_0_host_has_no_1_1_fields():
+    text = contract(address_pairs=True, device_models={'nic': 'e1000'}).to_text(
+        SECRET, version='1.0')
+    primitive = base.verified_primitive(text, [SECRET])
+    assert primitive['nova_pwnetizer_object.version'] == '1.0'
+    assert not {'address_pairs', 'device_models'} & set(
+        primitive['nova_pwnetizer_object.data'])
+    found = clone_contract.CloneContract.from_text(text, [SECRET])
+    assert (found.address_pairs, found.device_models, found.clone_uuid) == (
+        False, {}, CLONE)
