@@ -10,10 +10,10 @@ import os
 import time
 
 from nova_pwnetizer.cmd import output
-from nova_pwnetizer.conf import engine as engine_conf
 from nova_pwnetizer.testguest import domain
 from nova_pwnetizer.testguest import image as image_mod
 from nova_pwnetizer.virt import engine
+from nova_pwnetizer.virt.engine import options as engine_options
 
 SOURCE = 'pwnetizer-demo'
 
@@ -55,8 +55,8 @@ def run(args, conf):
     source.console.wait_ticks(10, timeout=60)
     progress = output.Progress(quiet=args.json)
     before = source.console.last_tick()
-    result = engine.clone(source.guest, None,
-                          engine_conf.clone_options(conf, name=clone_name), progress)
+    options = engine_options.CloneOptions.from_conf(conf.pwnetizer, name=clone_name)
+    result = engine.clone(source.guest, None, options, progress)
     clone = domain.TestGuest.attach(host.lookup(result.name))
     at_switch = source.console.last_tick()
     first = clone.console.wait_for(lambda c: c.ticks(), 30, 'the clone to tick')[0]

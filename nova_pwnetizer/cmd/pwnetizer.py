@@ -19,6 +19,7 @@ from nova_pwnetizer.conf import engine as engine_conf
 from nova_pwnetizer.conf import randomize as randomize_conf
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import fanout
+from nova_pwnetizer.virt.engine import options as engine_options
 from nova_pwnetizer.virt.engine import recovery
 from nova_pwnetizer.virt.randomize import family as family_mod
 from nova_pwnetizer.virt.randomize import planner
@@ -144,8 +145,8 @@ def _clone_options(args, conf, index):
     name = args.name
     if name and args.count > 1:
         name = '%s-%d' % (name, index + 1)
-    return engine_conf.clone_options(
-        conf, name=name, migration_address=args.migration_address,
+    return engine_options.CloneOptions.from_conf(
+        conf.pwnetizer, name=name, migration_address=args.migration_address,
         port_range=args.port_range, downtime_limit_ms=args.downtime_limit,
         bandwidth_mib=args.bandwidth, disk_bandwidth_mib=args.disk_bandwidth,
         auto_converge=False if args.no_auto_converge else None,

@@ -50,24 +50,3 @@ OPTS = [
 def register_opts(conf):
     conf.register_group(GROUP)
     conf.register_opts(OPTS, group=GROUP)
-
-
-def clone_options(conf, **overrides):
-    """CloneOptions from the [pwnetizer] group, with per-call overrides."""
-    from nova_pwnetizer.virt.engine import options
-    group = conf.pwnetizer
-    values = dict(
-        migration_address=group.migration_address,
-        port_range=(group.port_min, group.port_max),
-        downtime_limit_ms=group.downtime_limit_ms,
-        bandwidth_mib=group.bandwidth_mib,
-        disk_bandwidth_mib=group.disk_bandwidth_mib,
-        auto_converge=group.auto_converge,
-        xbzrle=group.xbzrle,
-        disk_dir=group.disk_dir,
-        timeout_s=float(group.clone_timeout),
-        switchover_timeout_s=float(group.switchover_timeout),
-        unplug_timeout_s=float(group.unplug_timeout),
-        persistent=group.persistent)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return options.CloneOptions(**values)

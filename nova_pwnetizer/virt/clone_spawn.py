@@ -43,6 +43,7 @@ from nova_pwnetizer import port_settings
 from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
+from nova_pwnetizer.virt.engine import options as engine_options
 from nova_pwnetizer.virt import image_models
 from nova_pwnetizer.virt import manager
 from nova_pwnetizer.virt import rpcapi
@@ -351,22 +352,20 @@ class CloneSpawn:
         # as one (the engine compares URIs).
         target = engine.Host(uri=CONF.pwnetizer.source_uri_template
                              % manager.libvirt_address(self.driver.service_host))
-        options = engine.CloneOptions(
-            name=self.instance.name, uuid=self.instance.uuid,
+        # the engine's options from [pwnetizer] as the CLI reads them, and
+        # what Nova decides: the clone's identity, NICs and placement here,
+        # its disks in its own instance directory (the source's, renamed),
+        # a persistent domain as every Nova guest
+        options = engine_options.CloneOptions.from_conf(
+            CONF.pwnetizer, name=self.instance.name, uuid=self.instance.uuid,
             interfaces=self._interfaces(),
             migration_address=(CONF.pwnetizer.migration_address
                                or CONF.libvirt.live_migration_inbound_addr or CONF.my_ip),
-            port_range=(CONF.pwnetizer.port_min, CONF.pwnetizer.port_max),
-            downtime_limit_ms=CONF.pwnetizer.downtime_limit_ms,
-            bandwidth_mib=CONF.pwnetizer.bandwidth_mib,
-            disk_bandwidth_mib=CONF.pwnetizer.disk_bandwidth_mib,
-            auto_converge=CONF.pwnetizer.auto_converge, xbzrle=CONF.pwnetizer.xbzrle,
-            timeout_s=CONF.pwnetizer.clone_timeout,
-            switchover_timeout_s=CONF.pwnetizer.switchover_timeout,
             device_models=dict(self.chosen_models),
             boot_files=boot_files,
             target_placement=target_placement.for_this_host(),
             guardian=CONF.pwnetizer.clone_guardian)
+        options.disk_dir, options.persistent = None, True
         try:
             guest = source_host.lookup(source['domain'])
             return engine.clone(guest, target, options, progress=self._progress)

@@ -586,3 +586,24 @@ def test_ports_that_only_name_a_server_as_their_device_are_not_its_nics():
                                [{'id': 'c1'}], text(inst), source_api=source_api).run()
     assert neutron.updates == [('c1', {'security_groups': ['g']})]
     clone.assert_called_once()
+
+
+def test_the_engine_options_are_the_configs_with_what_nova_decides():
+    CONF.set_override('unplug_timeout', 7, group='pwnetizer')
+    CONF.set_override('disk_dir', '/elsewhere', group='pwnetizer')
+    CONF.set_override('persistent', False, group='pwnetizer')
+    CONF.set_override('downtime_limit_ms', 80, group='pwnetizer')
+    try:
+        inst = make_instance(signed())
+        with faked(clone_result=result()) as (source_api, _reporter, _host, clone):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                                   text(inst), source_api=source_api).run()
+    finally:
+        for name in ('unplug_timeout', 'disk_dir', 'persistent', 'downtime_limit_ms'):
+            CONF.clear_override(name, group='pwnetizer')
+    options = clone.call_args.args[2]
+    # read from [pwnetizer] as the CLI reads it (the Nova path dropped some)
+    assert (options.unplug_timeout_s, options.downtime_limit_ms) == (7.0, 80)
+    # Nova's: the clone's disks in its own directory, a persistent domain
+    assert (options.disk_dir, options.persistent) == (None, True)
+    assert options.target_placement is not None

@@ -6,6 +6,7 @@ import sys
 from oslo_config import cfg
 
 from nova_pwnetizer.conf import engine as engine_conf
+from nova_pwnetizer.virt.engine import options
 
 
 def _conf(**overrides):
@@ -19,7 +20,7 @@ def _conf(**overrides):
 
 def test_options_from_config_with_call_overrides():
     conf = _conf(downtime_limit_ms=80, port_min=50000, port_max=50100, auto_converge=False)
-    opts = engine_conf.clone_options(conf, name='x', bandwidth_mib=None)
+    opts = options.CloneOptions.from_conf(conf.pwnetizer, name='x', bandwidth_mib=None)
     assert (opts.name, opts.downtime_limit_ms, opts.port_range, opts.auto_converge) == (
         'x', 80, (50000, 50100), False)
     assert opts.bandwidth_mib == 0  # None means "use the config"

@@ -1,5 +1,5 @@
 """Layering: the engine and the randomizer plugins never import Nova, and the
-[randomize] options import nothing of the project."""
+options (conf) import nothing of the project but other options."""
 
 import ast
 import pathlib
@@ -34,6 +34,8 @@ def test_the_engine_and_its_plugins_import_no_nova(path):
     assert wrong == []
 
 
-def test_the_randomize_options_import_nothing_of_the_project():
-    assert [name for name in _imports(PACKAGE / 'conf' / 'randomize.py')
-            if _is_under(name, 'nova_pwnetizer')] == []
+@pytest.mark.parametrize('path', sorted(p.name for p in (PACKAGE / 'conf').glob('*.py')))
+def test_the_options_import_nothing_of_the_project_but_options(path):
+    assert [name for name in _imports(PACKAGE / 'conf' / path)
+            if _is_under(name, 'nova_pwnetizer')
+            and not _is_under(name, 'nova_pwnetizer.conf')] == []

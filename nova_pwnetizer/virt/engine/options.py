@@ -57,6 +57,27 @@ class CloneOptions:
     # same host (the standalone CLI gives none).
     target_placement: object = None
 
+    @classmethod
+    def from_conf(cls, group, **overrides) -> 'CloneOptions':
+        """Options from the engine's config group (oslo.config's
+        ``[pwnetizer]``, see nova_pwnetizer.conf.engine), with per-call
+        ``overrides`` (those that are None are left out)."""
+        values = dict(
+            migration_address=group.migration_address,
+            port_range=(group.port_min, group.port_max),
+            downtime_limit_ms=group.downtime_limit_ms,
+            bandwidth_mib=group.bandwidth_mib,
+            disk_bandwidth_mib=group.disk_bandwidth_mib,
+            auto_converge=group.auto_converge,
+            xbzrle=group.xbzrle,
+            disk_dir=group.disk_dir,
+            timeout_s=float(group.clone_timeout),
+            switchover_timeout_s=float(group.switchover_timeout),
+            unplug_timeout_s=float(group.unplug_timeout),
+            persistent=group.persistent)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
     def validate(self):
         """Raise :class:`InvalidOptions` for the first bad option."""
         if self.name is not None and not _NAME.match(self.name):
