@@ -520,3 +520,74 @@ def set_link(up):
     """Take the link between the hosts down (host1's end) or up (both ends)."""
     for host in (HOST1, HOST2) if up else (HOST1,):
         host.ns('ip', 'link', 'set', host.link, 'up' if up else 'down')
+
+
+ERROR_TIMEOUT_S = 180   # fault -> clone in ERROR, at most
+
+
+def boot_ticking_source(cloud, servers, name):
+    """A ticking source on the tenant network (so its clones get ports,
+    which a failed clone must not keep); its id, host and first ticks."""
+    source = cloud.boot(name, servers, network=True)
+    return source['id'], cloud.host_of(source['id']), cloud.wait_ticks(source['id'], 5)
+
+
+def wait_error(cloud, clone_id, timeout=ERROR_TIMEOUT_S, while_waiting=None):
+    """Wait until the clone is in ERROR; return its server dict."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if while_waiting is not None:
+            while_waiting()
+        server = cloud.server(clone_id)
+        assert server['status'] != 'ACTIVE', 'the clone became ACTIVE despite the fault'
+        if server['status'] == 'ERROR':
+            return server
+        assert time.monotonic() < deadline, (
+            'clone %s not in ERROR within %d s of the fault: %s'
+            % (clone_id, timeout, server['status']))
+        time.sleep(0.5)
+
+
+def clone_again(cloud, source_id, host, label):
+    """The source's lease was released: the next clone of it works."""
+    start = time.monotonic()
+    clone_id = cloud.clone(source_id)[0]
+    cloud.wait_status([clone_id], timeout=300)
+    FIGURES['%s: next clone ACTIVE (s)' % label] = round(time.monotonic() - start, 1)
+    assert cloud.host_of(clone_id) is other_host(host)
+    cloud.wait_ticks(clone_id, 3)
+    assert 'PWN BOOT' not in cloud.console(clone_id)
+    assert_no_leaks(cloud, sources=[source_id], clones=[clone_id])
+
+
+def service_pid(name):
+    with open('/run/pwnetizer-cloud/%s.pid' % name) as f:
+        return int(f.read())
+
+
+#: how long a source may stay paused at a switch-over its target left:
+#: 2 * [pwnetizer] switchover_timeout + the source watchdog's grace
+SWITCHOVER_BOUND_S = 2 * 10 + 5
+
+
+def wait_switchover_pause(host, source_id, timeout=120):
+    """Wait until the source waits, paused, at its switch-over (QEMU's
+    pre-switchover); return when (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while host.state(source_id) != 'paused':
+        assert time.monotonic() < deadline, 'the source never reached the switch-over'
+        time.sleep(0.1)
+    paused = time.monotonic()
+    assert host.qmp(source_id, 'query-migrate').get('status') == 'pre-switchover'
+    return paused
+
+
+def wait_resumed(host, source_id, paused):
+    """Wait until the source paused since ``paused`` runs again, within the
+    watchdog's bound (and some slack); return how long it was paused (s)."""
+    while host.state(source_id) == 'paused':
+        assert time.monotonic() - paused < SWITCHOVER_BOUND_S + 15, (
+            'the source is still paused %d s after the switch-over began'
+            % (time.monotonic() - paused))
+        time.sleep(0.1)
+    return round(time.monotonic() - paused, 1)

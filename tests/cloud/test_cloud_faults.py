@@ -34,31 +34,6 @@ import pytest
 from tests.cloud import helpers
 from tests.cloud.helpers import FIGURES
 
-ERROR_TIMEOUT_S = 180   # fault -> clone in ERROR, at most
-
-
-def _boot_source(cloud, servers, name):
-    """A ticking source on the tenant network (so its clones get ports,
-    which a failed clone must not keep); its id, host and first ticks."""
-    source = cloud.boot(name, servers, network=True)
-    return source['id'], cloud.host_of(source['id']), cloud.wait_ticks(source['id'], 5)
-
-
-def _wait_error(cloud, clone_id, timeout=ERROR_TIMEOUT_S, while_waiting=None):
-    """Wait until the clone is in ERROR; return its server dict."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if while_waiting is not None:
-            while_waiting()
-        server = cloud.server(clone_id)
-        assert server['status'] != 'ACTIVE', 'the clone became ACTIVE despite the fault'
-        if server['status'] == 'ERROR':
-            return server
-        assert time.monotonic() < deadline, (
-            'clone %s not in ERROR within %d s of the fault: %s'
-            % (clone_id, timeout, server['status']))
-        time.sleep(0.5)
-
 
 def _assert_failed_cleanly(cloud, source_id, host, clone, before):
     fault = (clone.get('fault') or {}).get('message', '')
@@ -77,20 +52,8 @@ def _assert_failed_cleanly(cloud, source_id, host, clone, before):
     helpers.assert_no_leaks(cloud, sources=[source_id], clones=[clone['id']])
 
 
-def _clone_again(cloud, source_id, host, label):
-    """The source's lease was released: the next clone of it works."""
-    start = time.monotonic()
-    clone_id = cloud.clone(source_id)[0]
-    cloud.wait_status([clone_id], timeout=300)
-    FIGURES['%s: next clone ACTIVE (s)' % label] = round(time.monotonic() - start, 1)
-    assert cloud.host_of(clone_id) is helpers.other_host(host)
-    cloud.wait_ticks(clone_id, 3)
-    assert 'PWN BOOT' not in cloud.console(clone_id)
-    helpers.assert_no_leaks(cloud, sources=[source_id], clones=[clone_id])
-
-
 def test_clone_qemu_killed_mid_copy(cloud, servers):
-    source_id, host, before = _boot_source(cloud, servers, 'pwn-fault-kill-src')
+    source_id, host, before = helpers.boot_ticking_source(cloud, servers, 'pwn-fault-kill-src')
     with helpers.slow_link(host):
         clone_id = cloud.clone(source_id)[0]
         helpers.wait_copy_under_way(host, source_id, clone_id)
@@ -99,10 +62,10 @@ def test_clone_qemu_killed_mid_copy(cloud, servers):
         assert len(pids) == 1, pids
         os.kill(pids[0], signal.SIGKILL)
         killed = time.monotonic()
-        clone = _wait_error(cloud, clone_id)
+        clone = helpers.wait_error(cloud, clone_id)
         FIGURES['kill: QEMU killed -> clone ERROR (s)'] = round(time.monotonic() - killed, 1)
     _assert_failed_cleanly(cloud, source_id, host, clone, before)
-    _clone_again(cloud, source_id, host, 'kill')
+    helpers.clone_again(cloud, source_id, host, 'kill')
 
 
 def test_link_cut_mid_copy(cloud, servers):
@@ -115,7 +78,7 @@ def test_link_cut_mid_copy(cloud, servers):
         if migration != 'active' and 'stopped' not in figures:
             figures['stopped'] = time.monotonic() - cut
 
-    source_id, host, before = _boot_source(cloud, servers, 'pwn-fault-link-src')
+    source_id, host, before = helpers.boot_ticking_source(cloud, servers, 'pwn-fault-link-src')
     with helpers.slow_link(host):
         clone_id = cloud.clone(source_id)[0]
         helpers.wait_copy_under_way(host, source_id, clone_id)
@@ -126,7 +89,7 @@ def test_link_cut_mid_copy(cloud, servers):
             # source host's libvirtd dead (libvirt keepalive, about 20 s);
             # the source host, told over the message bus, stops the
             # migration and the mirror without the link.
-            clone = _wait_error(cloud, clone_id, while_waiting=watch_source)
+            clone = helpers.wait_error(cloud, clone_id, while_waiting=watch_source)
             FIGURES['link cut -> clone ERROR (s)'] = round(time.monotonic() - cut, 1)
             deadline = time.monotonic() + 30
             while helpers.source_leftovers(host, source_id):
@@ -144,7 +107,7 @@ def test_link_cut_mid_copy(cloud, servers):
             helpers.set_link(True)
     assert states and 'paused' not in states, states
     _assert_failed_cleanly(cloud, source_id, host, clone, before)
-    _clone_again(cloud, source_id, host, 'link')
+    helpers.clone_again(cloud, source_id, host, 'link')
 
 
 @pytest.fixture(autouse=True)
@@ -155,42 +118,26 @@ def _link_restored():
     helpers.unshape_link()
 
 
-def _service_pid(name):
-    with open('/run/pwnetizer-cloud/%s.pid' % name) as f:
-        return int(f.read())
-
-
 def test_target_compute_killed_mid_copy(cloud, servers):
     # The target's nova-compute and the clone's guardian die (SIGKILL) in
     # the memory copy: nothing on the target finishes or undoes the clone,
     # the copy converges and the source's QEMU waits, paused, at the
     # switch-over.  The source host's watchdog resumes it within its bound.
-    source_id, host, before = _boot_source(cloud, servers, 'pwn-fault-target-src')
+    source_id, host, before = helpers.boot_ticking_source(cloud, servers, 'pwn-fault-target-src')
     target = helpers.other_host(host)
     service = 'nova-compute-' + target.name.rpartition('host')[2]
-    bound = 2 * 10 + 5   # 2 * [pwnetizer] switchover_timeout + the watchdog's grace
     with helpers.slow_link(host):
         clone_id = cloud.clone(source_id)[0]
         helpers.wait_copy_under_way(host, source_id, clone_id)
         clone_name = cloud.server(clone_id, admin=True)['OS-EXT-SRV-ATTR:instance_name']
-        victims = [_service_pid(service)] + helpers.guardian_pids(clone_name)
+        victims = [helpers.service_pid(service)] + helpers.guardian_pids(clone_name)
         assert len(victims) == 2, victims
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
     # unshaped: the copy converges within seconds
-    deadline = time.monotonic() + 120
-    while host.state(source_id) != 'paused':
-        assert time.monotonic() < deadline, 'the source never reached the switch-over'
-        time.sleep(0.1)
-    paused = time.monotonic()
-    assert host.qmp(source_id, 'query-migrate').get('status') == 'pre-switchover'
-    while host.state(source_id) == 'paused':
-        assert time.monotonic() - paused < bound + 15, (
-            'the source is still paused %d s after the switch-over began'
-            % (time.monotonic() - paused))
-        time.sleep(0.1)
-    FIGURES['target compute killed: source paused (s)'] = round(
-        time.monotonic() - paused, 1)
+    paused = helpers.wait_switchover_pause(host, source_id)
+    FIGURES['target compute killed: source paused (s)'] = helpers.wait_resumed(
+        host, source_id, paused)
     deadline = time.monotonic() + 30
     while helpers.source_leftovers(host, source_id):
         assert time.monotonic() < deadline, helpers.source_leftovers(host, source_id)
@@ -199,11 +146,11 @@ def test_target_compute_killed_mid_copy(cloud, servers):
     # to ERROR (Nova's init_host); deleting it removes what is left.
     subprocess.run([os.path.join(helpers.TOP, 'tools', 'cloud', 'up.sh')], check=True,
                    stdout=subprocess.DEVNULL)
-    clone = _wait_error(cloud, clone_id, timeout=300)
+    clone = helpers.wait_error(cloud, clone_id, timeout=300)
     assert cloud.server(source_id)['status'] == 'ACTIVE'
     ticks = cloud.wait_ticks(source_id, len(cloud.ticks(source_id)) + 3, timeout=60)
     assert ticks[-1][0] > before[-1][0]
     cloud.ok(cloud.compute.delete('/servers/%s' % clone['id']), 204)
     cloud.wait_gone(clone['id'])
     helpers.assert_no_leaks(cloud, sources=[source_id], clones=[clone['id']], timeout=60)
-    _clone_again(cloud, source_id, host, 'target compute killed')
+    helpers.clone_again(cloud, source_id, host, 'target compute killed')
