@@ -189,6 +189,7 @@ class CloneActionMiddleware:
             raise Fault(404, error.format_message())
         self._authorize(context, instance)
         self._check_source(context, instance)
+        self._check_in_flight(context, instance, count)
 
         family = clonerequest.family_of(instance.metadata) or instance.uuid
         family_servers = self._family_servers(context, instance, family)
@@ -288,6 +289,26 @@ class CloneActionMiddleware:
         if any(bdm.is_volume for bdm in bdms):
             raise Fault(409, 'Server %s has volumes attached; servers with volumes '
                              'cannot be cloned.' % instance.uuid)
+
+    def _check_in_flight(self, context, instance, count):
+        """409 when ``count`` more clones would pass the clones building
+        of the source or of its project (each waits for its source in a
+        build slot of its host)."""
+        building = self.compute.get_all(
+            context, search_opts={'deleted': False, 'project_id': instance.project_id,
+                                  'vm_state': vm_states.BUILDING},
+            expected_attrs=['metadata'])
+        clones = [s for s in building if s.vm_state == vm_states.BUILDING
+                  and clonerequest.SOURCE_KEY in (s.metadata or {})]
+        of_source = [s for s in clones if s.metadata[clonerequest.SOURCE_KEY] == instance.uuid]
+        for found, limit, whose in (
+                (of_source, CONF.pwnetizer.max_clones_in_flight_per_server,
+                 'server %s' % instance.uuid),
+                (clones, CONF.pwnetizer.max_clones_in_flight_per_project, 'this project')):
+            if len(found) + count > limit:
+                raise Fault(409, '%d clone(s) of %s are building and %d more were asked '
+                                 'for: at most %d may be building at once. Try again '
+                                 'when some are done.' % (len(found), whose, count, limit))
 
     @staticmethod
     def _checked_create(context, instance, requested_networks):

@@ -39,6 +39,15 @@ OPTS = [
                     'by then is refused.'),
     cfg.IntOpt('max_clones_per_request', default=MAX_CLONES_PER_REQUEST_DEFAULT, min=1, max=64,
                help='Largest "count" one clone action may ask for.'),
+    cfg.IntOpt('max_clones_in_flight_per_server', default=8, min=1,
+               help='Most clones of one server that may be building at once. A '
+                    'source is cloned one clone at a time, and each clone waiting '
+                    'for it holds one of its target host\'s max_concurrent_builds '
+                    'slots: a request that would pass this is refused (409).'),
+    cfg.IntOpt('max_clones_in_flight_per_project', default=16, min=1,
+               help='Most clones one project may have building at once, across '
+                    'its servers (409 past it), so that one tenant cannot hold '
+                    'many hosts\' build slots with waiting clones.'),
     cfg.FloatOpt('family_weight_multiplier', default=1.0,
                  help='Multiplier of the CloneFamilyWeigher: positive spreads a '
                       'clone family over hosts (or packs it for placement "pack"), '

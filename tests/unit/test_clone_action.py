@@ -110,12 +110,18 @@ class Cloud:
         self.bdms = [objects.BlockDeviceMapping(source_type='image',
                                                 destination_type='local')]
         self.family = []
+        self.building = []    # the project's servers building
         self.groups = [{'id': 'sg-1', 'name': 'default'}, {'id': 'sg-2', 'name': 'web'},
                        {'id': 'sg-3', 'name': 'dup'}, {'id': 'sg-4', 'name': 'dup'}]
         self.create_error = None
         self.downstream = []
         self.contract = None   # (template, secret) create() was given
         self.current_flavor = None   # the flavor's lookup now (None: the embedded one)
+
+    def get_all(self, context, search_opts=None, **kwargs):
+        if (search_opts or {}).get('vm_state') == 'building':
+            return list(self.building)
+        return list(self.family)
 
     def flavor_by_id(self, context, flavorid, read_deleted=None):
         assert read_deleted == 'no' and flavorid == self.instance.flavor.flavorid
@@ -152,7 +158,7 @@ def cloud():
             mock.patch.object(compute_api.API, 'get',
                               side_effect=cloud.get) as get, \
             mock.patch.object(compute_api.API, 'get_all',
-                              side_effect=lambda *a, **k: list(cloud.family)) as get_all, \
+                              side_effect=cloud.get_all) as get_all, \
             mock.patch.object(compute_api.API, 'create',
                               side_effect=cloud.create) as create, \
             mock.patch.object(neutron.API, 'list_ports',
@@ -384,6 +390,38 @@ def test_a_source_with_a_virtual_gpu_or_accelerator_is_409(cloud, spec):
 def test_a_source_with_an_empty_pci_request_list_clones(cloud):
     cloud.instance.pci_requests = objects.InstancePCIRequests(requests=[])
     assert call(cloud, {'clone': {}}).status_int == 202
+
+
+def _building(source, count):
+    return [make_instance(uuid='b0000000-0000-4000-8000-00000000000%d' % i,
+                          vm_state='building', metadata={'pwnetizer_source': source})
+            for i in range(count)]
+
+
+@pytest.mark.parametrize('of_source,others,count,limits,refused', [
+    (7, 0, 1, (8, 16), None),
+    (7, 0, 2, (8, 16), 'server ' + SOURCE),
+    (0, 15, 2, (8, 16), 'this project'),
+    (2, 2, 4, (8, 8), None),
+])
+def test_clones_in_flight_are_capped_per_server_and_project(cloud, of_source, others, count,
+                                                            limits, refused):
+    CONF.set_override('max_clones_in_flight_per_server', limits[0], group='pwnetizer')
+    CONF.set_override('max_clones_in_flight_per_project', limits[1], group='pwnetizer')
+    # (a building server that is no clone does not count)
+    cloud.building = (_building(SOURCE, of_source) + _building(MEMBER, others)
+                      + [make_instance(vm_state='building', metadata={})])
+    try:
+        response = call(cloud, {'clone': {'count': count}})
+    finally:
+        CONF.clear_override('max_clones_in_flight_per_server', group='pwnetizer')
+        CONF.clear_override('max_clones_in_flight_per_project', group='pwnetizer')
+    if refused is None:
+        assert response.status_int == 202
+    else:
+        message = fault(response, 409, 'conflictingRequest')
+        assert refused in message and 'at most' in message
+        assert cloud.contract is None
 
 
 # --- create() failures ---------------------------------------------------------
