@@ -20,8 +20,10 @@ from nova import policy as nova_policy
 from nova.tests.functional.libvirt import base as nova_base
 
 from nova_pwnetizer.cmd import install_shim
+from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.virt import clone_spawn
 from tests.functional import fake_qemu
+from tests.unit import fakes as unit_fakes
 
 CONF = cfg.CONF
 SECRET = 'functional-harness-secret-0123456789abcdef'
@@ -200,6 +202,23 @@ class CloneActionTest(nova_base.ServersTestBase):
         self.assertEqual(3, len(self.api.get_servers()))
 
     # -- the contract across versions --------------------------------------
+
+    def test_hosts_clone_with_a_contract_of_a_newer_minor_version(self):
+        # a newer nova-api signs 1.2, with a field these hosts do not know:
+        # they verify it as it came, read what they know, and clone
+        signed = clone_contract.CloneContract.to_text
+
+        def newer(primitive):
+            primitive['nova_pwnetizer_object.version'] = '1.2'
+            primitive['nova_pwnetizer_object.data']['numa_cells'] = [0]
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_pwnetizer.objects.clone_contract.CloneContract.to_text',
+            lambda contract, secret, version=None: unit_fakes.resigned(
+                signed(contract, secret), newer, secret)))
+        source, clones = self._randomized_clones('e1000,rtl8139')
+        self.assertEqual(['e1000', 'rtl8139'], sorted(
+            inst.system_metadata['image_hw_vif_model'] for _, inst in clones))
 
     def test_a_contract_pinned_at_1_0_clones_on_a_newer_host(self):
         # nova-api pinned to sign 1.0, as during a rolling upgrade: the

@@ -1,6 +1,7 @@
 """Fakes for fast unit tests (the real paths are covered by tests/integration)."""
 
 import contextlib
+import json
 import time
 from unittest import mock
 
@@ -10,6 +11,7 @@ from oslo_config import fixture as config_fixture
 from nova import exception as nova_exception
 from nova import objects
 
+from nova_pwnetizer.objects import base as objects_base
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.virt.engine import events
 
@@ -77,6 +79,14 @@ class ContractAt10(clone_contract.CloneContract):
     @classmethod
     def obj_name(cls):
         return 'CloneContract'
+
+
+def resigned(text, mutate, secret=SECRET):
+    """Signed ``text`` changed by ``mutate(primitive)`` and signed again (as
+    a host of another version would sign its own)."""
+    primitive = json.loads(text)['object']
+    mutate(primitive)
+    return json.dumps({'object': primitive, 'hmac': objects_base._mac(secret, primitive)})
 
 
 def contract(clone=C1, secret=SECRET, **kw):

@@ -118,20 +118,12 @@ def test_a_placement_never_passes_for_a_contract_nor_the_reverse():
     assert 'h1' not in hint and SECRET not in hint
 
 
-def _resigned(text, mutate):
-    """``text`` changed by ``mutate(primitive)``, signed again (as a host of
-    another version would sign its own)."""
-    primitive = json.loads(text)['object']
-    mutate(primitive)
-    return json.dumps({'object': primitive, 'hmac': base._mac(SECRET, primitive)})
-
-
 def test_a_newer_minor_version_is_read_without_its_new_fields():
     def newer(primitive):
         primitive['nova_pwnetizer_object.version'] = '1.7'
         primitive['nova_pwnetizer_object.data']['pins'] = [1, 2]
     found = clone_contract.CloneContract.from_text(
-        _resigned(contract().to_text(SECRET), newer), [SECRET])
+        fakes.resigned(contract().to_text(SECRET), newer), [SECRET])
     assert found.VERSION == clone_contract.CloneContract.VERSION
     assert found.clone_uuid == CLONE
     assert not hasattr(found, 'pins')
@@ -153,7 +145,7 @@ def test_a_1_1_host_reads_a_1_0_contract_as_copying_no_address_pairs_nor_models(
         primitive['nova_pwnetizer_object.data'].pop('device_models', None)
     text = contract(address_pairs=True, device_models={'nic': 'e1000'}).to_text(SECRET)
     assert 'device_models' in text
-    found = clone_contract.CloneContract.from_text(_resigned(text, at_1_0), [SECRET])
+    found = clone_contract.CloneContract.from_text(fakes.resigned(text, at_1_0), [SECRET])
     assert found.address_pairs is False and found.device_models == {}
 
 
@@ -162,7 +154,7 @@ def test_an_object_without_a_field_reads_with_its_default():
     def older(primitive):
         primitive['nova_pwnetizer_object.data'].pop('randomize')
     found = clone_contract.CloneContract.from_text(
-        _resigned(contract().to_text(SECRET), older), [SECRET])
+        fakes.resigned(contract().to_text(SECRET), older), [SECRET])
     assert found.clone_uuid == CLONE and found.randomize is False
 
 
@@ -171,7 +163,7 @@ def test_an_object_without_a_field_that_has_no_default_is_refused():
         primitive['nova_pwnetizer_object.data'].pop('expires_at')
     with pytest.raises(base.Unverified, match='without expires_at'):
         clone_contract.CloneContract.from_text(
-            _resigned(contract().to_text(SECRET), older), [SECRET])
+            fakes.resigned(contract().to_text(SECRET), older), [SECRET])
 
 
 def test_another_major_version_is_refused():
@@ -179,7 +171,7 @@ def test_another_major_version_is_refused():
         primitive['nova_pwnetizer_object.version'] = '2.0'
     with pytest.raises(base.Unverified, match='version 2.0'):
         clone_contract.CloneContract.from_text(
-            _resigned(contract().to_text(SECRET), major), [SECRET])
+            fakes.resigned(contract().to_text(SECRET), major), [SECRET])
 
 
 def test_a_contract_signed_for_a_1_0_host_has_no_1_1_fields():
