@@ -231,6 +231,7 @@ class CloneActionMiddleware:
             check_server_group_quota=True,
             supports_port_resource_request=True,
             **kwargs)
+        self._recheck_in_flight(context, instance, instances)
 
         objects.InstanceAction.action_start(context, instance.uuid, ACTION,
                                             want_result=False)
@@ -290,15 +291,18 @@ class CloneActionMiddleware:
             raise Fault(409, 'Server %s has volumes attached; servers with volumes '
                              'cannot be cloned.' % instance.uuid)
 
-    def _check_in_flight(self, context, instance, count):
+    def _check_in_flight(self, context, instance, count, made=()):
         """409 when ``count`` more clones would pass the clones building
         of the source or of its project (each waits for its source in a
-        build slot of its host)."""
+        build slot of its host); ``made``: clones of this request, counted
+        whether Nova lists them yet or not."""
         building = self.compute.get_all(
             context, search_opts={'deleted': False, 'project_id': instance.project_id,
                                   'vm_state': vm_states.BUILDING},
             expected_attrs=['metadata'])
-        clones = [s for s in building if s.vm_state == vm_states.BUILDING
+        found = {s.uuid: s for s in building}
+        found.update({s.uuid: s for s in made})
+        clones = [s for s in found.values() if s.vm_state == vm_states.BUILDING
                   and clonerequest.SOURCE_KEY in (s.metadata or {})]
         of_source = [s for s in clones if s.metadata[clonerequest.SOURCE_KEY] == instance.uuid]
         for found, limit, whose in (
@@ -309,6 +313,21 @@ class CloneActionMiddleware:
                 raise Fault(409, '%d clone(s) of %s are building and %d more were asked '
                                  'for: at most %d may be building at once. Try again '
                                  'when some are done.' % (len(found), whose, count, limit))
+
+    def _recheck_in_flight(self, context, instance, made):
+        """As Nova rechecks quota: count again with the clones ``made``,
+        which requests sent at the same time could not see, and delete
+        them (409) when the caps are passed."""
+        try:
+            self._check_in_flight(context, instance, 0, made)
+        except Fault:
+            for clone in made:
+                try:
+                    self.compute.delete(context, clone)
+                except Exception as e:   # (Nova's own cleanup: the build fails)
+                    LOG.warning('Could not delete clone %s past the caps: %s',
+                                clone.uuid, e)
+            raise
 
     @staticmethod
     def _checked_create(context, instance, requested_networks):

@@ -153,10 +153,13 @@ class CloneSpawn:
                                              self.driver.service_host,
                                              self.contract.source_uuid, graceful_exit=True):
                 self._choose_parent()
-                source = self._prepare_source()
+                # what takes the tenant's time first: the source's lease
+                # (asked for next) covers the engine's waits only
                 self._mirror_ports()
                 self._apply_models()
-                result = self._clone(source)
+                boot_files = self._boot_files(self._instance_dir())
+                source = self._prepare_source()
+                result = self._clone(source, boot_files)
             self._ensure_taps_up()
         except Exception as e:
             reason = self._reason(e)
@@ -335,10 +338,12 @@ class CloneSpawn:
                                                   self.instance.flavor, virt_type).to_xml()
                 for vif in self.network_info]
 
-    def _clone(self, source):
+    def _instance_dir(self) -> str:
         instance_dir = libvirt_utils.get_instance_path(self.instance)
         os.makedirs(instance_dir, exist_ok=True)
-        boot_files = self._boot_files(instance_dir)
+        return instance_dir
+
+    def _clone(self, source, boot_files):
         self.driver.plug_vifs(self.instance, self.network_info)
         self._plugged = True
         engine_events.mark_event_loop_running()  # nova-compute runs libvirt's loop

@@ -45,11 +45,13 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
     def init_host(self, host):
         super().init_host(host)
         self.service_host = host
-        self._clone_rpc_server = manager.start_server(self, self.clone_sources)
-        LOG.info('Serving clone coordination on topic %s', CONF.pwnetizer.rpc_topic)
+        # the watchdog first: its start-up sweep holds again the leases of
+        # clones in flight before any other clone may ask for their sources
         self._source_watchdog = source_watchdog.SourceWatchdog(
             self.clone_sources, self._host.get_connection, host)
         self._source_watchdog.start()
+        self._clone_rpc_server = manager.start_server(self, self.clone_sources)
+        LOG.info('Serving clone coordination on topic %s', CONF.pwnetizer.rpc_topic)
 
     def cleanup_host(self, host):
         if self._source_watchdog is not None:

@@ -54,16 +54,18 @@ SourceBusy = source_errors.SourceBusy
 LEASE_GRACE_S = 60
 
 
-def lease_s(disks: int = 1) -> float:
-    """How long one clone of a source with ``disks`` disks may hold it: the
-    longest the engine waits, each wait bounded by its own limit -- each
-    disk copy to catch up and the memory copy to converge
+def lease_s(disks: int = 1, nics: int = 1) -> float:
+    """How long one clone of a source with ``disks`` disks and ``nics`` NICs
+    may hold it, from the source host's answer on: the longest the engine
+    then waits, each wait bounded by its own limit -- each disk copy to
+    catch up and its export to close, and the memory copy to converge
     (``clone_timeout`` each), two waits with the source paused
-    (``switchover_timeout``), the NIC swap (``unplug_timeout``) -- and the
-    rollback's grace."""
+    (``switchover_timeout``), each NIC's swap (``unplug_timeout``) -- and
+    the rollback's grace.  (The target does what it can before it asks:
+    ports, device models, boot files.)"""
     pwn = CONF.pwnetizer
-    return ((max(disks, 1) + 1) * pwn.clone_timeout + 2 * pwn.switchover_timeout
-            + pwn.unplug_timeout + LEASE_GRACE_S)
+    return ((2 * max(disks, 1) + 1) * pwn.clone_timeout + 2 * pwn.switchover_timeout
+            + max(nics, 1) * pwn.unplug_timeout + LEASE_GRACE_S)
 
 
 class CloneSourceManager:
@@ -80,10 +82,11 @@ class CloneSourceManager:
         self._leases = {}          # source uuid -> (clone uuid, monotonic expiry)
         self._lock = threading.Lock()
 
-    def _lease(self, source_uuid: str, clone_uuid: str, disks: int = 1) -> float:
+    def _lease(self, source_uuid: str, clone_uuid: str, disks: int = 1,
+               nics: int = 1) -> float:
         """Lease ``source_uuid`` to ``clone_uuid``; its end (epoch s)."""
         now = time.monotonic()
-        length = lease_s(disks)
+        length = lease_s(disks, nics)
         with self._lock:
             holder = self._leases.get(source_uuid)
             if holder and holder[0] != clone_uuid and holder[1] > now:
@@ -103,7 +106,12 @@ class CloneSourceManager:
             if self._leases.get(source_uuid, (None,))[0] != clone_uuid:
                 return
             del self._leases[source_uuid]
-        source_lock.unlock(nova_context.get_admin_context(), source_uuid)
+        try:
+            source_lock.unlock(nova_context.get_admin_context(), source_uuid)
+        except Exception:   # (the conductor, the database): locked until the
+            # next start-up sweep of this service clears it
+            LOG.exception('Could not unlock the source %s after clone %s', source_uuid,
+                          clone_uuid)
         self.driver.source_released(source_uuid)
 
     def holders(self) -> dict:
@@ -191,7 +199,8 @@ class CloneSourceManager:
         except nova_exception.InstanceNotFound:
             raise SourceNotReady('source server %s has no domain on its host'
                                  % source_uuid)
-        expires_at = self._lease(source_uuid, clone_uuid, len(guest.get_all_disks()))
+        expires_at = self._lease(source_uuid, clone_uuid, len(guest.get_all_disks()),
+                                 len(guest.get_interfaces()))
         locked = instance.task_state is not None or source_lock.lock(
             instance, clone_uuid, expires_at)
         if not locked:

@@ -111,12 +111,17 @@ class Cloud:
                                                 destination_type='local')]
         self.family = []
         self.building = []    # the project's servers building
+        self.racing = []      # clones another request makes during create()
+        self.deleted = []
         self.groups = [{'id': 'sg-1', 'name': 'default'}, {'id': 'sg-2', 'name': 'web'},
                        {'id': 'sg-3', 'name': 'dup'}, {'id': 'sg-4', 'name': 'dup'}]
         self.create_error = None
         self.downstream = []
         self.contract = None   # (template, secret) create() was given
         self.current_flavor = None   # the flavor's lookup now (None: the embedded one)
+
+    def delete(self, context, instance):
+        self.deleted.append(instance.uuid)
 
     def get_all(self, context, search_opts=None, **kwargs):
         if (search_opts or {}).get('vm_state') == 'building':
@@ -141,9 +146,12 @@ class Cloud:
         count = kwargs['max_count']
         names = [kwargs['display_name']] if count == 1 else [
             '%s-%d' % (kwargs['display_name'], i + 1) for i in range(count)]
-        return ([objects.Instance(uuid='9999999%d-0000-4000-8000-000000000000' % i,
-                                  display_name=name) for i, name in enumerate(names)],
-                'r-clones1')
+        made = [objects.Instance(uuid='9999999%d-0000-4000-8000-000000000000' % i,
+                                 display_name=name, vm_state='building',
+                                 metadata=dict(kwargs.get('metadata') or {}))
+                for i, name in enumerate(names)]
+        self.building.extend(self.racing)    # what other requests made meanwhile
+        return made, 'r-clones1'
 
     @webob.dec.wsgify
     def app(self, req):
@@ -161,6 +169,7 @@ def cloud():
                               side_effect=cloud.get_all) as get_all, \
             mock.patch.object(compute_api.API, 'create',
                               side_effect=cloud.create) as create, \
+            mock.patch.object(compute_api.API, 'delete', side_effect=cloud.delete), \
             mock.patch.object(neutron.API, 'list_ports',
                               side_effect=lambda *a, **k: {'ports': cloud.ports}) as ports, \
             mock.patch.object(objects.BlockDeviceMappingList, 'get_by_instance_uuid',
@@ -424,6 +433,22 @@ def test_clones_in_flight_are_capped_per_server_and_project(cloud, of_source, ot
         assert cloud.contract is None
 
 
+def test_clones_made_past_the_caps_by_requests_at_the_same_time_are_deleted(cloud):
+    # another request's 7 clones were not building yet when this one counted
+    cloud.racing = _building(SOURCE, 7)
+    message = fault(call(cloud, {'clone': {'count': 2}}), 409, 'conflictingRequest')
+    assert 'at most 8' in message
+    assert cloud.deleted == ['99999990-0000-4000-8000-000000000000',
+                             '99999991-0000-4000-8000-000000000000']
+    cloud.mocks.action_start.assert_not_called()
+
+
+def test_a_request_within_the_caps_keeps_its_clones(cloud):
+    cloud.racing = _building(SOURCE, 6)
+    assert call(cloud, {'clone': {'count': 2}}).status_int == 202
+    assert cloud.deleted == []
+
+
 # --- create() failures ---------------------------------------------------------
 
 @pytest.mark.parametrize('error,code,name,words', [
@@ -504,8 +529,10 @@ def test_clone_creates_marked_servers_with_signed_hints(cloud):
     assert (template.placement, template.randomize) == ('pack', True)
     assert not template.obj_attr_is_set('clone_uuid')
     assert 0 < template.expires_at - time.time() <= CONF.pwnetizer.contract_ttl
-    search = cloud.mocks.get_all.call_args.kwargs['search_opts']
-    assert 'system_metadata' in cloud.mocks.get_all.call_args.kwargs['expected_attrs']
+    (family_call,) = [c for c in cloud.mocks.get_all.call_args_list
+                      if 'metadata' in c.kwargs['search_opts']]
+    search = family_call.kwargs['search_opts']
+    assert 'system_metadata' in family_call.kwargs['expected_attrs']
     assert search['project_id'] == PROJECT and search['deleted'] is False
     assert search['metadata'] == [{'pwnetizer_family': 'fam-1'}]
 

@@ -54,6 +54,7 @@ def endpoint(guest_name='instance-00000001', missing=False):
     else:
         driver._host.get_guest.return_value.name = guest_name
         driver._host.get_guest.return_value.get_all_disks.return_value = ['disk']
+        driver._host.get_guest.return_value.get_interfaces.return_value = ['tap0']
     return manager.CloneSourceManager(driver)
 
 
@@ -214,7 +215,7 @@ def test_the_lease_is_recorded_on_the_source_and_cleared_with_the_lock():
         ep.prepare_source('ctx', SRC, C1, contract=contract())
         lease = source_lock.lease_of(src)
         assert lease.clone_uuid == C1
-        assert abs(lease.expires_at - (time.time() + manager.lease_s(1))) < 5
+        assert abs(lease.expires_at - (time.time() + manager.lease_s(1, 1))) < 5
         ep.finish_source('ctx', SRC, C1, figures={}, contract=contract())
     assert source_lock.LEASE_KEY not in src.system_metadata
     assert source_lock.lease_of(src) is None
@@ -222,9 +223,9 @@ def test_the_lease_is_recorded_on_the_source_and_cleared_with_the_lock():
 
 def test_the_lease_follows_the_limits_of_each_wait():
     pwn = CONF.pwnetizer
-    assert manager.lease_s(2) == (3 * pwn.clone_timeout + 2 * pwn.switchover_timeout
-                                  + pwn.unplug_timeout + manager.LEASE_GRACE_S)
-    assert manager.lease_s(0) == manager.lease_s(1)
+    assert manager.lease_s(2, 3) == (5 * pwn.clone_timeout + 2 * pwn.switchover_timeout
+                                     + 3 * pwn.unplug_timeout + manager.LEASE_GRACE_S)
+    assert manager.lease_s(0, 0) == manager.lease_s(1, 1)
 
 
 def test_a_restored_lease_keeps_other_clones_out():

@@ -607,3 +607,19 @@ def test_the_engine_options_are_the_configs_with_what_nova_decides():
     # Nova's: the clone's disks in its own directory, a persistent domain
     assert (options.disk_dir, options.persistent) == (None, True)
     assert options.target_placement is not None
+
+
+def test_the_ports_are_mirrored_before_the_source_is_leased():
+    # the tenant's time (ports, models, boot files) is spent before the
+    # source host's lease starts, which covers the engine's waits only
+    neutron = FakeNeutron([nic('s1', ['g'])], [nic('c1', ['g', 'x'])])
+    inst = make_instance(signed())
+    seen = []
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1']) as (
+            source_api, _reporter, _host, _clone):
+        answer = source_api.prepare_source.return_value
+        source_api.prepare_source.side_effect = lambda *a: seen.append(
+            list(neutron.updates)) or answer
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
+                               [{'id': 'c1'}], text(inst), source_api=source_api).run()
+    assert seen == [[('c1', {'security_groups': ['g']})]]

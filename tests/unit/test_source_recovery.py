@@ -100,6 +100,7 @@ def _source_host(state=libvirt.VIR_DOMAIN_RUNNING, reason=0,
     driver = mock.Mock(service_host=CONF.host)
     driver._host.get_guest.return_value._domain = domain
     driver._host.get_guest.return_value.get_all_disks.return_value = ['disk']
+    driver._host.get_guest.return_value.get_interfaces.return_value = ['tap0']
     source = objects.Instance(uuid=SRC, host=CONF.host, vm_state='active', task_state=None,
                               project_id='p', system_metadata={})
     return manager.CloneSourceManager(driver), domain, source
