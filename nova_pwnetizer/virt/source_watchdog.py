@@ -79,8 +79,9 @@ class SourceWatchdog:
         given_up = []
         holders = self.sources.holders()
         current = {(source, clone) for source, (clone, _) in holders.items()}
-        for key in [k for k in self._paused_since if k not in current]:
-            del self._paused_since[key]
+        for watched in (self._paused_since, self._ended):   # leases gone since
+            for key in [k for k in watched if k not in current]:
+                del watched[key]
         ended = self._ended_clones(holders, now)
         for source_uuid, (clone_uuid, expires) in holders.items():
             key = (source_uuid, clone_uuid)
@@ -126,9 +127,6 @@ class SourceWatchdog:
             self._ended[key] = self._ended.get(key, 0) + 1
             if self._ended[key] >= 2:
                 found[key] = why
-        current = {(source, clone) for source, (clone, _) in holders.items()}
-        for key in [k for k in self._ended if k not in current]:
-            del self._ended[key]
         return found
 
     def sweep(self, context=None) -> list:
