@@ -70,8 +70,16 @@ def figures(result):
             r.devices.items()))))
     rows.append(('phases', ', '.join('%s %.3f s' % kv for kv in r.phases.items())))
     rows.append(('family', r.family))
+    rows.append(('generation ID', r.genid or 'none'))
+    rows += [('warning', warning) for warning in r.warnings]
     lines += ['  %-20s %s' % row for row in rows]
     return '\n'.join(lines)
+
+
+def warnings(result):
+    """The warnings of one CloneResult as lines for stderr."""
+    return ''.join('pwnetizer: warning: %s: %s\n' % (result.name, w)
+                   for w in result.warnings)
 
 
 def as_json(result):

@@ -193,6 +193,8 @@ class _Randomizer:
 def _print_result(result, as_json):
     print(output.as_json(result) if as_json else output.figures(result))
     sys.stdout.flush()
+    if as_json:   # stdout stays one JSON object per clone (it has the warnings)
+        sys.stderr.write(output.warnings(result))
 
 
 def cmd_clone(args, conf):

@@ -44,6 +44,7 @@ from nova_pwnetizer.virt import engine
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
 from nova_pwnetizer.virt.engine import options as engine_options
+from nova_pwnetizer.virt import generation_id
 from nova_pwnetizer.virt import image_models
 from nova_pwnetizer.virt import manager
 from nova_pwnetizer.virt import rpcapi
@@ -55,6 +56,8 @@ LOG = logging.getLogger(__name__)
 
 FIGURES_KEY = 'pwnetizer_figures'
 PARENT_KEY = 'pwnetizer_parent'          # metadata: the clone this one was made from
+WARNING_KEY = 'pwnetizer_warning'        # metadata: what the clone's tenant should know
+METADATA_VALUE_MAX = 255                 # Nova's instance_metadata.value
 BUSY_RETRY_S = 0.5
 PARENT_POLL_S = 0.5
 SOURCE_EVENT = 'pwnetizer_clone_to_%s'   # one event per clone on the source's action
@@ -363,6 +366,7 @@ class CloneSpawn:
         # a persistent domain as every Nova guest
         options = engine_options.CloneOptions.from_conf(
             CONF.pwnetizer, name=self.instance.name, uuid=self.instance.uuid,
+            genid=self._store_genid(),
             interfaces=self._interfaces(),
             migration_address=(CONF.pwnetizer.migration_address
                                or CONF.libvirt.live_migration_inbound_addr or CONF.my_ip),
@@ -380,6 +384,22 @@ class CloneSpawn:
                     host.close()
                 except Exception as e:
                     LOG.debug('Closing %s: %s', host, e)
+
+    def _store_genid(self) -> str:
+        """A new VM generation ID for the clone, saved with it before the
+        engine runs: the XML of its later boots (hard reboot, resize,
+        unshelve) has the value the engine gives the running clone.
+
+        A source without a genid gives a clone without one (the engine
+        warns), and the value is kept all the same: from its first hard
+        reboot the clone boots with a genid device of its own, which is
+        right then (a fresh boot, nothing to keep compatible with, and a
+        value no other server has), and its own clones get new ones.
+        """
+        genid = generation_id.new()
+        self.instance.system_metadata[generation_id.SYSMETA_KEY] = genid
+        self.instance.save()
+        return genid
 
     def _ensure_taps_up(self):
         """libvirt sets the host side of a plugged NIC up; a switch that
@@ -429,6 +449,12 @@ class CloneSpawn:
         if result.source_stopped_at:   # when it was paused (QEMU's STOP, epoch s)
             self.instance.metadata['pwnetizer_paused_at'] = '%.6f' % result.source_stopped_at
         self.instance.metadata['pwnetizer_ready_s'] = str(result.time_to_ready)
+        for warning in result.warnings:
+            LOG.warning('Clone of %s: %s', self.source_uuid, warning,
+                        instance=self.instance)
+        if result.warnings:
+            self.instance.metadata[WARNING_KEY] = '; '.join(
+                result.warnings)[:METADATA_VALUE_MAX]
         self.instance.save()
 
     # -- failure -----------------------------------------------------------

@@ -13,6 +13,8 @@ reports the ``pwnetizer`` stat that the CloneHostFilter looks for; its
 While one of its instances is being cloned, the pause and resume of the
 switch-over are not passed on to Nova's compute manager, and a clone's
 later live migration sends no incoming migration arguments of its own.
+Every guest XML it generates carries the server's VM generation ID
+(:mod:`.generation_id`).
 """
 
 import libvirt
@@ -21,10 +23,12 @@ from oslo_log import log as logging
 
 from nova.virt import event as virtevent
 from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import utils as libvirt_utils
 
 import nova_pwnetizer.conf  # noqa: F401  (registers [pwnetizer])
 from nova_pwnetizer.scheduler import filters
 from nova_pwnetizer.virt import clone_spawn
+from nova_pwnetizer.virt import generation_id
 from nova_pwnetizer.virt import manager
 from nova_pwnetizer.virt import migratable_guest
 from nova_pwnetizer.virt import source_watchdog
@@ -93,6 +97,16 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
         return super()._live_migration_operation(
             context, instance, dest, block_migration, migrate_data,
             migratable_guest.MigratableGuest(guest), device_names)
+
+    def _get_guest_xml(self, context, instance, network_info, disk_info,
+                       image_meta, rescue=None, block_device_info=None,
+                       mdevs=None, accel_info=None, share_info=None, old_guest=None):
+        xml = super()._get_guest_xml(
+            context, instance, network_info, disk_info, image_meta, rescue=rescue,
+            block_device_info=block_device_info, mdevs=mdevs, accel_info=accel_info,
+            share_info=share_info, old_guest=old_guest)
+        return generation_id.for_guest(xml, instance, CONF.libvirt.virt_type,
+                                       libvirt_utils.get_arch(image_meta))
 
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)

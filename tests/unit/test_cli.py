@@ -71,3 +71,25 @@ def test_progress_prints_phase_changes_off_a_terminal(capsys):
     progress('memory', 0.5, 'b')
     progress('switchover', None, 'c')
     assert capsys.readouterr().err == '[memory]  10% a\n[switchover] c\n'
+
+
+def test_figures_text_has_the_genid_and_each_warning():
+    r = _result()
+    r.genid = 'a0000000-0000-4000-8000-00000000000a'
+    assert 'generation ID        a0000000-0000-4000-8000-00000000000a' in output.figures(r)
+    r.genid, r.warnings = None, ['the source has no VM generation ID, so ...']
+    text = output.figures(r)
+    assert 'generation ID        none' in text
+    assert 'warning              the source has no VM generation ID, so ...' in text
+
+
+def test_json_output_keeps_stdout_json_and_warns_on_stderr(capsys):
+    r = _result()
+    r.warnings = ['w1', 'w2']
+    pwnetizer._print_result(r, as_json=True)
+    out, err = capsys.readouterr()
+    assert json.loads(out)['warnings'] == ['w1', 'w2']
+    assert err == ('pwnetizer: warning: web-1-clone-1: w1\n'
+                   'pwnetizer: warning: web-1-clone-1: w2\n')
+    pwnetizer._print_result(_result(), as_json=True)
+    assert capsys.readouterr().err == ''

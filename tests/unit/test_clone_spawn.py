@@ -21,6 +21,7 @@ from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import driver as driver_mod
 from nova_pwnetizer.virt.engine import exception as engine_exception
 from nova_pwnetizer.virt.engine import result as result_mod
+from nova_pwnetizer.virt import generation_id
 from nova_pwnetizer.virt import source_errors
 from tests.unit.fakes import VALID_S
 
@@ -623,3 +624,55 @@ def test_the_ports_are_mirrored_before_the_source_is_leased():
         clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(),
                                [{'id': 'c1'}], text(inst), source_api=source_api).run()
     assert seen == [[('c1', {'security_groups': ['g']})]]
+
+
+def test_the_clones_genid_is_stored_before_the_engine_runs_and_passed_to_it():
+    inst = make_instance(signed(), **{generation_id.SYSMETA_KEY: 'the-sources'})
+    saved = []      # the genid each save of the instance stored
+    inst.save.side_effect = lambda **kw: saved.append(
+        inst.system_metadata.get(generation_id.SYSMETA_KEY))
+    saved_at_clone = []
+    with faked(clone_result=result()) as (source_api, _reporter, _host, clone):
+        clone.side_effect = lambda *a, **k: saved_at_clone.append(list(saved)) or result()
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                               text(inst), source_api=source_api).run()
+    options = clone.call_args.args[2]
+    assert generation_id.is_valid(options.genid) and options.genid != 'the-sources'
+    assert saved_at_clone[0][-1] == options.genid   # saved before the engine ran
+    assert inst.system_metadata[generation_id.SYSMETA_KEY] == options.genid
+
+
+def test_two_clones_get_two_genids():
+    genids = []
+    for _ in range(2):
+        inst = make_instance(signed())
+        with faked(clone_result=result()) as (source_api, _reporter, _host, clone):
+            clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                                   text(inst), source_api=source_api).run()
+        genids.append(clone.call_args.args[2].genid)
+    assert len(set(genids)) == 2
+
+
+def test_a_warning_of_the_engine_is_logged_and_in_the_clones_metadata():
+    inst = make_instance(signed())
+    found = result()
+    found.warnings = ['the source has no VM generation ID ' + 'x' * 300]
+    with faked(clone_result=found) as (source_api, _reporter, _host, _clone), \
+            mock.patch.object(clone_spawn.LOG, 'warning') as warning:
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                               text(inst), source_api=source_api).run()
+    stored = inst.metadata[clone_spawn.WARNING_KEY]
+    assert stored.startswith('the source has no VM generation ID') and len(stored) == 255
+    warning.assert_called_once()
+    assert warning.call_args.kwargs['instance'] is inst
+    assert found.warnings[0] in warning.call_args.args
+    # the clone keeps its stored genid: its first hard reboot gives it one
+    assert generation_id.is_valid(inst.system_metadata[generation_id.SYSMETA_KEY])
+
+
+def test_a_clone_without_warnings_has_no_warning_key():
+    inst = make_instance(signed())
+    with faked(clone_result=result()) as (source_api, _reporter, _host, _clone):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                               text(inst), source_api=source_api).run()
+    assert clone_spawn.WARNING_KEY not in inst.metadata

@@ -189,3 +189,18 @@ def test_random_mac_is_unicast_qemu_prefix():
     for _ in range(50):
         mac = domainxml.random_mac()
         assert mac.startswith('52:54:00:') and len(mac) == 17
+
+
+def test_a_source_without_genid_gives_an_incoming_xml_without_one():
+    # a vmgenid device the source lacks would not match the migration stream
+    source = domainxml.parse(SOURCE)
+    source.remove(source.find('genid'))
+    tree = domainxml.build_incoming(source, _identity(source), {}, 'tcp:10.0.0.2:49153')
+    assert tree.find('genid') is None
+
+
+def test_the_persistent_xml_keeps_the_clones_genid():
+    source, incoming = _incoming()
+    final = domainxml.final_interface(domainxml.interfaces(source)[0], '52:54:00:aa:bb:cc')
+    tree = domainxml.build_persistent(incoming, [final])
+    assert tree.findtext('genid') == 'bbbbbbbb-0000-0000-0000-000000000002'

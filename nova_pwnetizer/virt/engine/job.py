@@ -35,6 +35,12 @@ from nova_pwnetizer.virt.engine import storage
 
 LOG = logging.getLogger(__name__)
 
+# (under 255 characters: Nova stores it as a metadata value)
+NO_GENID_WARNING = (
+    'the source has no VM generation ID, so its clone has none either and its '
+    'guest is not told it was cloned: boot the source once with <genid/> in its '
+    'XML (under Nova: hard reboot it) to give its clones one')
+
 
 def _no_progress(phase, fraction, message):
     pass
@@ -172,7 +178,7 @@ class CloneJob:
                                       % (self.options.uuid, self.target.uri))
         self.identity = domainxml.Identity(
             name=name, uuid=self.options.uuid or str(uuidlib.uuid4()),
-            genid=str(uuidlib.uuid4()) if source_tree.find('genid') is not None else None)
+            genid=self._clone_genid(source_tree))
         for el, attr in domainxml.chardev_paths(source_tree):
             path = el.get(attr)
             self.identity.paths[path] = domainxml.clone_path(
@@ -187,7 +193,23 @@ class CloneJob:
                                       % ', '.join(taken))
         self.address = self.options.migration_address or self._default_address()
         self.result.name, self.result.uuid = name, self.identity.uuid
+        self.result.genid = self.identity.genid
         self.result.disk_sync = {d.dev: d.sync for d in self.disks}
+
+    def _clone_genid(self, source_tree):
+        """The clone's VM generation ID: a new one where the source has a
+        <genid>.  A source without one is still cloned, without one (a
+        vmgenid device the source lacks breaks the migration stream, and
+        the guest would not see it before its next boot), with a warning
+        in the result for the caller to pass on."""
+        if source_tree.find('genid') is None:
+            self.result.warnings.append(NO_GENID_WARNING)
+            return None
+        genid = self.options.genid or str(uuidlib.uuid4())
+        if _same_uuid(genid, source_tree.findtext('genid')):
+            raise exception.InvalidOptions(
+                'the clone\'s VM generation ID must differ from its source\'s')
+        return genid
 
     def _free_name(self):
         base = self.source.name + '-clone-'
@@ -449,6 +471,13 @@ class CloneJob:
                 self._resume_source()
         except Exception as e:
             LOG.error('could not resume the source %s: %s', self.source.name, e)
+
+
+def _same_uuid(one, other):
+    try:
+        return uuidlib.UUID(one.strip()) == uuidlib.UUID(other.strip())
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 @contextlib.contextmanager

@@ -17,6 +17,9 @@ class CloneOptions:
 
     name: str = None                 # default: <source>-clone-<n>
     uuid: str = None                 # default: a new random UUID
+    # The clone's VM generation ID (<genid>), given to a source that has
+    # one; default: a new random UUID.
+    genid: str = None
     migration_address: str = None    # target address the source connects to
     port_range: tuple = (49152, 49215)
     downtime_limit_ms: int = 50
@@ -87,8 +90,14 @@ class CloneOptions:
         if self.uuid is not None:
             try:
                 uuidlib.UUID(self.uuid)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, AttributeError):
                 raise exception.InvalidOptions('invalid clone UUID %r' % (self.uuid,))
+        if self.genid is not None:
+            try:
+                uuidlib.UUID(self.genid)
+            except (TypeError, ValueError, AttributeError):
+                raise exception.InvalidOptions(
+                    'invalid VM generation ID %r: it must be a UUID' % (self.genid,))
         for xml in self.interfaces or ():
             if '<interface' not in str(xml) or '<mac ' not in str(xml):
                 raise exception.InvalidOptions(

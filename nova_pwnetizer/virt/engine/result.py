@@ -13,6 +13,7 @@ class CloneResult:
     source_uuid: str = None
     target_uri: str = None
     family: str = None
+    genid: str = None                  # the clone's VM generation ID; None: it has none
     downtime_ms: float = None          # as QEMU reports it
     source_paused_ms: float = None     # STOP to RESUME of the source (QEMU clock)
     source_stopped_at: float = None    # the STOP and RESUME (epoch s, QEMU clock)
@@ -31,6 +32,7 @@ class CloneResult:
     nic_swap_s: float = None
     persistent: bool = False
     running: bool = False
+    warnings: list = dataclasses.field(default_factory=list)    # for its user to read
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -44,4 +46,9 @@ class CloneResult:
         figures['phases'] = dict(self.phases)
         figures['devices'] = dict(self.devices)
         figures['switchover_steps'] = dict(self.switchover_steps)
+        # whether the clone got a generation ID, not the value: the figures
+        # are logged and sent to the source's host, and the value is what
+        # tells the clone's RNG apart from its siblings'
+        figures['new_genid'] = self.genid is not None
+        figures['warnings'] = list(self.warnings)
         return figures
