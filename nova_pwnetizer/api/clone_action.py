@@ -224,6 +224,9 @@ class CloneActionMiddleware:
             key_name=instance.key_name if instance.key_data else None,
             key_data=instance.key_data,
             user_data=instance.user_data,
+            # a config drive as the source's (each clone's host builds the
+            # clone's own): the clone has the source's devices
+            config_drive=instance.config_drive or None,
             metadata=metadata,
             security_groups=security_groups or None,
             requested_networks=requested_networks,

@@ -4,16 +4,18 @@ The target host (this one) consumes and verifies the clone's signed
 contract (its system metadata) before it acts on any of its fields, asks
 the source host over RPC, with the contract, whether the source can be
 cloned and where its libvirtd is, writes the device models the contract
-carries as the clone's image properties (nova-api chose them), plugs the
-clone's VIFs the Nova way, and runs the live clone engine with the
-source's libvirtd as the source connection and this host's as the target
--- the same channel Nova's own live migration uses.  The clone gets the
-instance's name and UUID as domain name and UUID, and after the
-switch-over its NICs are the ones Nova's VIF driver makes of its own
-ports.  Any failure is rolled back on both sides and
-raised as :class:`nova.exception.BuildAbortException` (no reschedule:
-the instance goes to ERROR with the reason as its fault).  A contract that
-does not verify is refused with nothing done, on either host.
+carries as the clone's image properties (nova-api chose them), builds the
+clone's own config drive (if it has one: its own UUID, host name and
+network data) as Nova's spawn does, plugs the clone's VIFs the Nova way,
+and runs the live clone engine with the source's libvirtd as the source
+connection and this host's as the target -- the same channel Nova's own
+live migration uses.  The clone gets the instance's name and UUID as
+domain name and UUID, its own config drive in place of the source's, and
+after the switch-over its NICs are the ones Nova's VIF driver makes of its
+own ports.  Any failure is rolled back on both sides and raised as
+:class:`nova.exception.BuildAbortException` (no reschedule: the instance
+goes to ERROR with the reason as its fault).  A contract that does not
+verify is refused with nothing done, on either host.
 """
 
 import json
@@ -21,6 +23,7 @@ import os
 import re
 import time
 
+from lxml import etree
 from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -32,6 +35,9 @@ from nova import exception as nova_exception
 from nova.network import neutron
 from nova import objects
 from nova.privsep import linux_net
+from nova.virt import configdrive
+from nova.virt.libvirt import blockinfo
+from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import imagecache
 from nova.virt.libvirt import utils as libvirt_utils
 
@@ -41,6 +47,7 @@ from nova_pwnetizer.objects import base as objects_base
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer import port_settings
 from nova_pwnetizer.virt import engine
+from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
 from nova_pwnetizer.virt.engine import options as engine_options
@@ -61,6 +68,7 @@ METADATA_VALUE_MAX = 255                 # Nova's instance_metadata.value
 BUSY_RETRY_S = 0.5
 PARENT_POLL_S = 0.5
 SOURCE_EVENT = 'pwnetizer_clone_to_%s'   # one event per clone on the source's action
+CONFIG_DRIVE = 'disk.config'             # Nova's name of it in an instance's directory
 
 
 IFF_UP = 0x1
@@ -138,6 +146,8 @@ class CloneSpawn:
         # fan-out tree an earlier clone of the same request
         self.source_uuid = None
         self.source_host = None
+        self.config_drive = None    # the clone's own config drive (a path), once here
+        self._made_files = []       # what this spawn made that an undo deletes
 
     def run(self):
         try:
@@ -160,9 +170,10 @@ class CloneSpawn:
                 # (asked for next) covers the engine's waits only
                 self._mirror_ports()
                 self._apply_models()
-                boot_files = self._boot_files(self._instance_dir())
+                own_files = self._boot_files(self._instance_dir())
+                self._build_config_drive()
                 source = self._prepare_source()
-                result = self._clone(source, boot_files)
+                result = self._clone(source, own_files)
             self._ensure_taps_up()
         except Exception as e:
             reason = self._reason(e)
@@ -346,7 +357,7 @@ class CloneSpawn:
         os.makedirs(instance_dir, exist_ok=True)
         return instance_dir
 
-    def _clone(self, source, boot_files):
+    def _clone(self, source, own_files):
         self.driver.plug_vifs(self.instance, self.network_info)
         self._plugged = True
         engine_events.mark_event_loop_running()  # nova-compute runs libvirt's loop
@@ -363,7 +374,8 @@ class CloneSpawn:
         # the engine's options from [pwnetizer] as the CLI reads them, and
         # what Nova decides: the clone's identity, NICs and placement here,
         # its disks in its own instance directory (the source's, renamed),
-        # a persistent domain as every Nova guest
+        # its own kernel, ramdisk and config drive there, a persistent domain
+        # as every Nova guest
         options = engine_options.CloneOptions.from_conf(
             CONF.pwnetizer, name=self.instance.name, uuid=self.instance.uuid,
             genid=self._store_genid(),
@@ -371,12 +383,12 @@ class CloneSpawn:
             migration_address=(CONF.pwnetizer.migration_address
                                or CONF.libvirt.live_migration_inbound_addr or CONF.my_ip),
             device_models=dict(self.chosen_models),
-            boot_files=boot_files,
             target_placement=target_placement.for_this_host(),
             guardian=CONF.pwnetizer.clone_guardian)
         options.disk_dir, options.persistent = None, True
         try:
             guest = source_host.lookup(source['domain'])
+            options.own_files = {**own_files, **self._own_config_drive(guest.tree())}
             return engine.clone(guest, target, options, progress=self._progress)
         finally:   # one pair of connections per clone
             for host in (source_host, target):
@@ -421,7 +433,7 @@ class CloneSpawn:
         directory the way Nova's spawn does (through the image cache; the
         live migration's ``_fetch_instance_kernel_ramdisk`` refuses an AKI
         kernel: "Image does not pass safety check") and have the clone use
-        them.  Returns the engine's ``boot_files``."""
+        them.  Returns the engine's ``own_files`` of them."""
         if not (self.instance.obj_attr_is_set('kernel_id') and self.instance.kernel_id):
             return {}
         for name, image_id in (('kernel', self.instance.kernel_id),
@@ -436,6 +448,54 @@ class CloneSpawn:
         return {os.path.join(source_dir, name): os.path.join(instance_dir, name)
                 for name in ('kernel', 'ramdisk')
                 if os.path.exists(os.path.join(instance_dir, name))}
+
+    def _build_config_drive(self) -> None:
+        """Build the clone's own config drive in its own instance directory,
+        as Nova's spawn does (``_create_configdrive``): from the clone
+        instance (its UUID, host name, metadata) and its network info (its
+        own ports and MACs, with the addresses taken from the source's
+        ports), not the source's.  Nothing for an instance without one."""
+        if not configdrive.required_by(self.instance):
+            return
+        if CONF.libvirt.images_type == 'rbd':
+            raise nova_exception.NovaException(
+                'the clone would have its config drive in RBD ([libvirt] images_type '
+                '= rbd): only a file-backed config drive is made for a clone yet')
+        path = os.path.join(self._instance_dir(), CONFIG_DRIVE)
+        if not os.path.exists(path):   # (Nova keeps an existing one)
+            self._made_files.append(path)
+        info = libvirt_driver.InjectionInfo(network_info=self.network_info, files=[],
+                                            admin_pass=None)
+        with self.driver.before_domain(self.instance.uuid):
+            self.driver._create_configdrive(self.context, self.instance, info)
+        self.config_drive = path
+        LOG.info('Built the config drive of this clone at %s', path, instance=self.instance)
+
+    def _own_config_drive(self, source_tree: etree._Element) -> dict:
+        """The engine's ``own_files`` entry of the config drive: the
+        source domain's (its file as its XML names it on the source host)
+        -> the clone's own, built for the clone (now, if the clone's record
+        did not ask for one: the clone has the source's devices)."""
+        drives = [(device, path) for device, path in domainxml.disk_files(source_tree)
+                  if os.path.basename(path) == CONFIG_DRIVE]
+        if not drives:
+            if self.config_drive:
+                LOG.info('The source has no config drive: this clone\'s is used from its '
+                         'next hard reboot', instance=self.instance)
+            return {}
+        device, path = drives[0]
+        ours = blockinfo.get_config_drive_type()
+        if device != ours:
+            raise nova_exception.NovaException(
+                'the source\'s config drive is a %s, this host makes %s ones ([DEFAULT] '
+                'config_drive_format = %s)' % (device, ours, CONF.config_drive_format))
+        if self.config_drive is None:
+            LOG.info('The source has a config drive: so has this clone',
+                     instance=self.instance)
+            self.instance.config_drive = True
+            self.instance.save()
+            self._build_config_drive()
+        return {path: self.config_drive}
 
     def _progress(self, phase, fraction, message):
         LOG.debug('clone %s: %s', phase, message, instance=self.instance)
@@ -480,6 +540,14 @@ class CloneSpawn:
                 self.driver.unplug_vifs(self.instance, self.network_info)
             except Exception as e:
                 LOG.warning('Could not unplug the VIFs of a failed clone: %s', e,
+                            instance=self.instance)
+        for path in self._made_files:   # (Nova's cleanup removes the directory too)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                LOG.warning('Could not delete %s of a failed clone: %s', path, e,
                             instance=self.instance)
 
     def _tell_source(self, figures=None, error=None):

@@ -15,7 +15,11 @@ switch-over are not passed on to Nova's compute manager, and a clone's
 later live migration sends no incoming migration arguments of its own.
 Every guest XML it generates carries the server's VM generation ID
 (:mod:`.generation_id`).
+A clone's own config drive is built before its domain exists (the engine
+makes the domain): it has no device metadata (:meth:`before_domain`).
 """
+
+import contextlib
 
 import libvirt
 from oslo_config import cfg
@@ -45,6 +49,7 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
         self._source_watchdog = None
         self.service_host = CONF.host
         self.clone_sources = manager.CloneSourceManager(self)
+        self._domainless = set()    # clones whose files are made before their domain
 
     def init_host(self, host):
         super().init_host(host)
@@ -107,6 +112,25 @@ class PwnetizerDriver(libvirt_driver.LibvirtDriver):
             share_info=share_info, old_guest=old_guest)
         return generation_id.for_guest(xml, instance, CONF.libvirt.virt_type,
                                        libvirt_utils.get_arch(image_meta))
+
+    @contextlib.contextmanager
+    def before_domain(self, instance_uuid: str):
+        """While the clone ``instance_uuid``'s own files (its config drive)
+        are made before the engine makes its domain: Nova's device metadata
+        of it is none, as for any server without tagged devices (a clone's
+        ports are untagged, and its NICs are swapped in after the
+        switch-over), instead of Nova's lookup of a domain that is not
+        there yet."""
+        self._domainless.add(instance_uuid)
+        try:
+            yield
+        finally:
+            self._domainless.discard(instance_uuid)
+
+    def _build_device_metadata(self, context, instance):
+        if instance.uuid in self._domainless:
+            return None
+        return super()._build_device_metadata(context, instance)
 
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)

@@ -76,6 +76,7 @@ def make_instance(**fields):
         display_description='the web server', key_name='key1',
         key_data='ssh-ed25519 AAAA test', user_data='IyEvYmluL3NoCg==',
         availability_zone='az1', locked=False, metadata={}, numa_topology=None,
+        config_drive='',
         pci_requests=None,
         flavor=objects.Flavor(flavorid='1', name='m1.small', memory_mb=512, vcpus=1,
                               root_gb=1, ephemeral_gb=0, swap=0, extra_specs={}),
@@ -560,6 +561,7 @@ def test_clone_defaults(cloud):
     assert kwargs['display_name'] == 'web-clone'
     assert 'availability_zone' not in kwargs
     assert kwargs['key_name'] is None and kwargs['key_data'] is None
+    assert kwargs['config_drive'] is None    # none, as the source
     # a source without ports: clones without networks, not auto-allocated ones
     assert [r.network_id for r in kwargs['requested_networks']] == ['none']
     assert kwargs['security_groups'] is None
@@ -569,6 +571,13 @@ def test_clone_defaults(cloud):
     assert placement.placement == 'spread' and cloud.contract[0].randomize is False
     assert kwargs['metadata']['pwnetizer_family'] == SOURCE
     assert kwargs['metadata']['pwnetizer_source'] == SOURCE
+
+
+def test_clones_of_a_server_with_a_config_drive_get_one(cloud):
+    # each one its own: the clone's host builds it from the clone
+    cloud.instance = make_instance(config_drive='True')
+    assert call(cloud, {'clone': {}}).status_int == 202
+    assert create_kwargs(cloud)[1]['config_drive'] == 'True'
 
 
 def _declaring(uuid=SOURCE, model='virtio', **fields):

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import time
 from unittest import mock
 
@@ -13,12 +14,14 @@ from nova import exception as nova_exception
 from nova.network import model as network_model
 from nova import objects
 from nova.virt import event as virtevent
+from nova.virt.libvirt import driver as libvirt_driver
 
 from nova_pwnetizer import clonerequest
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer.scheduler import filters
 from nova_pwnetizer.virt import clone_spawn
 from nova_pwnetizer.virt import driver as driver_mod
+from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import exception as engine_exception
 from nova_pwnetizer.virt.engine import result as result_mod
 from nova_pwnetizer.virt import generation_id
@@ -41,14 +44,15 @@ def conf(tmp_path):
     CONF.clear_override('instances_path')
 
 
-def make_instance(contract=None, secret=SECRET, **sysmeta):
+def make_instance(contract=None, secret=SECRET, config_drive='', **sysmeta):
     sysmeta = dict(sysmeta)
     if contract is not None:
         sysmeta.update(contract.to_system_metadata(secret))
     inst = objects.Instance(id=2, uuid=CLONE, project_id='p', task_state='spawning',
                             metadata={}, system_metadata=sysmeta,
                             flavor=objects.Flavor(), display_name='web-clone',
-                            image_ref='1mage')
+                            image_ref='1mage', config_drive=config_drive,
+                            launched_at=None)
     inst.save = mock.Mock()
     return inst
 
@@ -68,6 +72,8 @@ def text(inst):
 
 
 class FakeDriver:
+    before_domain = driver_mod.PwnetizerDriver.before_domain
+
     def __init__(self):
         self.vif_driver = mock.Mock()
         self.vif_driver.get_config.return_value.to_xml.return_value = (
@@ -76,6 +82,17 @@ class FakeDriver:
         self.unplug_vifs = mock.Mock()
         self._host = mock.Mock()
         self.service_host = 'dst-host'
+        self._domainless = set()
+        self.drives = []     # (instance uuid, injection info, its domain made yet?)
+        self._create_configdrive = mock.Mock(side_effect=self._make_drive)
+
+    def _make_drive(self, context, instance, injection_info, rescue=False):
+        """Nova's: the drive from the instance, in its own directory."""
+        self.drives.append((instance.uuid, injection_info,
+                            instance.uuid not in self._domainless))
+        path = os.path.join(CONF.instances_path, instance.uuid, 'disk.config')
+        with open(path, 'w') as f:
+            f.write('config-2 of %s' % instance.uuid)
 
     @staticmethod
     def _uri():
@@ -114,10 +131,28 @@ def source_instance(vif_ids):
             [network_model.VIF(id=vif) for vif in vif_ids])))
 
 
+def source_xml(*disks):
+    """The source domain's XML with its root disk and ``disks``."""
+    return domainxml.parse(
+        "<domain><name>instance-00000001</name><uuid>%s</uuid><devices>"
+        "<disk type='file' device='disk'><driver type='qcow2'/>"
+        "<source file='/var/lib/nova/instances/%s/disk'/><target dev='vda'/></disk>"
+        "%s</devices></domain>" % (SOURCE, SOURCE, ''.join(disks)))
+
+
+def config_drive(path='/srv/nova/instances/%s/disk.config' % SOURCE, device='cdrom'):
+    """A config drive <disk> as Nova's libvirt driver makes it."""
+    return ("<disk type='file' device='%s'><driver name='qemu' type='raw'/>"
+            "<source file='%s'/><target dev='sda' bus='sata'/><readonly/></disk>"
+            % (device, path))
+
+
 @contextlib.contextmanager
-def faked(clone_result=None, clone_error=None, neutron=None, source_vifs=()):
+def faked(clone_result=None, clone_error=None, neutron=None, source_vifs=(),
+          source_tree=None):
     """The engine, the source host and the RequestSpec faked; with
-    ``neutron`` (a FakeNeutron) the ports too, else no port mirroring."""
+    ``neutron`` (a FakeNeutron) the ports too, else no port mirroring;
+    the source domain's XML is ``source_tree`` (default: no config drive)."""
     source_api = mock.Mock()
     source_api.prepare_source.return_value = {'domain': 'instance-00000001',
                                               'address': '10.0.0.5', 'host': 'src-host'}
@@ -138,6 +173,8 @@ def faked(clone_result=None, clone_error=None, neutron=None, source_vifs=()):
         if neutron is None:
             stack.enter_context(mock.patch.object(clone_spawn.CloneSpawn, '_mirror_ports'))
         source_api.spec = spec
+        host.return_value.lookup.return_value.tree.return_value = (
+            source_tree if source_tree is not None else source_xml())
         yield source_api, reporter, host, clone
 
 
@@ -676,3 +713,185 @@ def test_a_clone_without_warnings_has_no_warning_key():
         clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
                                text(inst), source_api=source_api).run()
     assert clone_spawn.WARNING_KEY not in inst.metadata
+
+
+# --- the clone's own config drive ---------------------------------------------
+
+def _drive_spawn(inst, drv, network_info=None, **faked_kw):
+    """Run the spawn of ``inst``; return (its engine options, the spawn)."""
+    with faked(clone_result=result(), **faked_kw) as (source_api, _reporter, _host, clone):
+        spawn = clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(),
+                                       network_info or [{'id': 'c1'}], text(inst),
+                                       source_api=source_api)
+        spawn.run()
+    return clone.call_args.args[2], spawn
+
+
+def test_a_clone_with_a_config_drive_gets_its_own_in_place_of_the_sources():
+    inst = make_instance(signed(), config_drive='True')
+    drv = FakeDriver()
+    vifs = network_model.NetworkInfo([network_model.VIF(id='c1')])
+    # the source's drive where its XML says (not where this host keeps them)
+    theirs = '/srv/nova/instances/%s/disk.config' % SOURCE
+    options, spawn = _drive_spawn(inst, drv, network_info=vifs,
+                                  source_tree=source_xml(config_drive(theirs)))
+    ours = os.path.join(CONF.instances_path, CLONE, 'disk.config')
+    assert options.own_files == {theirs: ours}
+    # Nova's own builder, of the clone instance with the clone's ports, no
+    # files and no password, while the clone has no domain yet
+    drv._create_configdrive.assert_called_once()
+    assert drv._create_configdrive.call_args.args[:2] == ('ctx', inst)
+    ((uuid, info, had_domain),) = drv.drives
+    assert uuid == CLONE and not had_domain
+    assert info.network_info is vifs and info.files == [] and info.admin_pass is None
+    assert drv._domainless == set()    # only while the drive is built
+    with open(ours) as f:
+        assert f.read() == 'config-2 of %s' % CLONE    # kept: the clone runs on it
+
+
+def test_the_drive_is_built_before_the_source_is_leased_with_the_new_addresses():
+    neutron = FakeNeutron([nic('s1', ['g'])], [nic('c1', ['g'])])
+    neutron.ports[SOURCE][0]['fixed_ips'] = [{'subnet_id': 'other', 'ip_address': '10.1.0.4'}]
+    inst = make_instance(signed(), config_drive='True')
+    drv = FakeDriver()
+    refreshed = [{'id': 'c1', 'address': 'fa:16:3e:00:00:01'}]
+    with faked(clone_result=result(), neutron=neutron, source_vifs=['s1'],
+               source_tree=source_xml(config_drive())) as (source_api, _r, _h, _c), \
+            mock.patch.object(clone_spawn.neutron, 'API') as api:
+        api.return_value.get_instance_nw_info.return_value = refreshed
+        answer = source_api.prepare_source.return_value
+        source_api.prepare_source.side_effect = lambda *a: (
+            drv._create_configdrive.assert_called_once() or answer)
+        clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'c1'}],
+                               text(inst), source_api=source_api).run()
+    assert drv.drives[0][1].network_info is refreshed
+
+
+def test_a_clone_without_a_config_drive_gets_none():
+    inst = make_instance(signed())
+    drv = FakeDriver()
+    options, _spawn = _drive_spawn(inst, drv)
+    drv._create_configdrive.assert_not_called()
+    assert options.own_files == {}
+    assert not os.path.exists(os.path.join(CONF.instances_path, CLONE, 'disk.config'))
+
+
+def test_a_source_with_a_drive_gives_its_clone_one_whatever_the_record_says():
+    # e.g. made with [DEFAULT] force_config_drive on its host: the clone has
+    # the source's devices, its drive its own
+    inst = make_instance(signed())
+    drv = FakeDriver()
+    options, _spawn = _drive_spawn(inst, drv, source_tree=source_xml(config_drive()))
+    assert inst.config_drive == 'True'
+    assert list(options.own_files.values()) == [
+        os.path.join(CONF.instances_path, CLONE, 'disk.config')]
+    drv._create_configdrive.assert_called_once()
+
+
+def test_a_failed_clone_deletes_the_drive_it_built():
+    inst = make_instance(signed(), config_drive='True')
+    drv = FakeDriver()
+    with faked(clone_error=engine_exception.CloneFailed('memory', 'clone QEMU died'),
+               source_tree=source_xml(config_drive())) as (source_api, _r, _h, clone):
+        with pytest.raises(nova_exception.BuildAbortException, match='clone QEMU died'):
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'c1'}],
+                                   text(inst), source_api=source_api).run()
+    ours = os.path.join(CONF.instances_path, CLONE, 'disk.config')
+    assert clone.call_args.args[2].own_files == {
+        '/srv/nova/instances/%s/disk.config' % SOURCE: ours}
+    assert not os.path.exists(ours)
+
+
+def test_a_failed_clone_keeps_a_drive_it_did_not_build():
+    inst = make_instance(signed(), config_drive='True')
+    os.makedirs(os.path.join(CONF.instances_path, CLONE))
+    ours = os.path.join(CONF.instances_path, CLONE, 'disk.config')
+    with open(ours, 'w') as f:
+        f.write('there before')
+    drv = FakeDriver()
+    drv._create_configdrive.side_effect = None   # as Nova: an existing one is kept
+    with faked(clone_error=engine_exception.CloneFailed('memory', 'died'),
+               source_tree=source_xml(config_drive())) as (source_api, _r, _h, _clone):
+        with pytest.raises(nova_exception.BuildAbortException):
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'c1'}],
+                                   text(inst), source_api=source_api).run()
+    assert os.path.exists(ours)
+
+
+def test_an_rbd_config_drive_is_refused_before_the_source_is_asked():
+    CONF.set_override('images_type', 'rbd', group='libvirt')
+    try:
+        inst = make_instance(signed(), config_drive='True')
+        drv = FakeDriver()
+        with faked() as (source_api, _r, _h, clone):
+            with pytest.raises(nova_exception.BuildAbortException, match='RBD'):
+                clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(),
+                                       [{'id': 'c1'}], text(inst),
+                                       source_api=source_api).run()
+    finally:
+        CONF.clear_override('images_type', group='libvirt')
+    drv._create_configdrive.assert_not_called()
+    source_api.prepare_source.assert_not_called()
+    clone.assert_not_called()
+
+
+def test_a_source_drive_of_another_format_is_refused():
+    # a vfat drive is a hard disk, this host makes iso9660 CD-ROMs
+    inst = make_instance(signed(), config_drive='True')
+    drv = FakeDriver()
+    with faked(source_tree=source_xml(config_drive(device='disk'))) as (
+            source_api, _r, _h, clone):
+        with pytest.raises(nova_exception.BuildAbortException,
+                           match='config drive is a disk, this host makes cdrom'):
+            clone_spawn.CloneSpawn(drv, 'ctx', inst, objects.ImageMeta(), [{'id': 'c1'}],
+                                   text(inst), source_api=source_api).run()
+    clone.assert_not_called()
+    assert not os.path.exists(os.path.join(CONF.instances_path, CLONE, 'disk.config'))
+
+
+def test_a_vfat_drive_of_a_vfat_host_is_mapped():
+    CONF.set_override('config_drive_format', 'vfat')
+    try:
+        inst = make_instance(signed(), config_drive='True')
+        theirs = '/var/lib/nova/instances/%s/disk.config' % SOURCE
+        options, _spawn = _drive_spawn(inst, FakeDriver(), source_tree=source_xml(
+            config_drive(theirs, device='disk')))
+    finally:
+        CONF.clear_override('config_drive_format')
+    assert list(options.own_files) == [theirs]
+
+
+def test_the_driver_gives_no_device_metadata_before_a_clones_domain_exists():
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    drv._domainless = set()
+    inst, other = make_instance(), objects.Instance(uuid=SOURCE)
+    with mock.patch('nova.virt.libvirt.driver.LibvirtDriver._build_device_metadata',
+                    return_value='from the domain') as stock:
+        with drv.before_domain(CLONE):
+            assert drv._build_device_metadata('ctx', inst) is None
+            assert drv._build_device_metadata('ctx', other) == 'from the domain'
+        assert drv._build_device_metadata('ctx', inst) == 'from the domain'
+    assert [c.args[1] for c in stock.call_args_list] == [other, inst]
+
+
+def test_novas_own_config_drive_code_runs_before_the_clones_domain_exists():
+    # Nova's _create_configdrive, unfaked: without before_domain it would
+    # look the clone's domain up (for device metadata) and fail
+    drv = driver_mod.PwnetizerDriver.__new__(driver_mod.PwnetizerDriver)
+    drv._domainless = set()
+    drv._host = mock.Mock()
+    drv._host.get_guest.side_effect = nova_exception.InstanceNotFound(instance_id=CLONE)
+    drv.image_backend = mock.Mock()
+    drv.image_backend.by_name.return_value.exists.return_value = False
+    inst = make_instance(config_drive='True')
+    vifs = network_model.NetworkInfo([network_model.VIF(id='c1')])
+    info = libvirt_driver.InjectionInfo(network_info=vifs, files=[], admin_pass=None)
+    with mock.patch.object(libvirt_driver.instance_metadata, 'InstanceMetadata') as md, \
+            mock.patch.object(libvirt_driver.configdrive, 'ConfigDriveBuilder') as builder:
+        with drv.before_domain(CLONE):
+            drv._create_configdrive('ctx', inst, info)
+    md.assert_called_once_with(inst, content=[], extra_md={}, network_info=vifs)
+    builder.return_value.make_drive.assert_called_once_with(
+        os.path.join(CONF.instances_path, CLONE, 'disk.config'))
+    assert inst.device_metadata is None
+    drv._host.get_guest.assert_not_called()

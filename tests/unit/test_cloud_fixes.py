@@ -25,12 +25,12 @@ def test_incoming_uses_the_clones_own_kernel_and_ramdisk():
     files = {'/inst/%s/kernel' % SRC: '/inst/%s/kernel' % CLONE,
              '/inst/%s/ramdisk' % SRC: '/inst/%s/ramdisk' % CLONE}
     incoming = domainxml.build_incoming(tree, ident, {}, 'tcp:10.0.0.2:49152',
-                                        boot_files=files)
+                                        own_files=files)
     assert incoming.findtext('os/kernel') == '/inst/%s/kernel' % CLONE
     assert incoming.findtext('os/initrd') == '/inst/%s/ramdisk' % CLONE
     persistent = domainxml.build_persistent(incoming, [])
     assert persistent.findtext('os/kernel') == '/inst/%s/kernel' % CLONE
-    # without boot_files (a shared image cache) the paths stay
+    # without own_files (a shared image cache) the paths stay
     plain = domainxml.build_incoming(tree, ident, {}, 'tcp:10.0.0.2:49152')
     assert plain.findtext('os/kernel') == '/inst/%s/kernel' % SRC
 

@@ -103,6 +103,48 @@ def test_incoming_disks_and_files():
     assert graphics.get('autoport') == 'yes' and graphics.get('port') is None
 
 
+def _with_drives():
+    """SOURCE with Nova's config drive, a CD-ROM, and a vfat disk."""
+    return domainxml.parse(SOURCE.replace("<interface type='bridge'>", f"""
+    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/>
+      <source file='/var/lib/nova/instances/{SRC_UUID}/disk.config'/>
+      <backingStore/><target dev='sdb' bus='sata'/><readonly/></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/>
+      <source file='/data/{SRC_UUID}/vfat.config'/><target dev='vdb' bus='virtio'/></disk>
+    <interface type='bridge'>""", 1))
+
+
+def test_disk_files_names_each_file_backed_disk_with_its_device():
+    assert domainxml.disk_files(_with_drives()) == [
+        ('disk', '/var/lib/nova/instances/%s/disk' % SRC_UUID),
+        ('cdrom', '/iso/tools.iso'),
+        ('cdrom', '/var/lib/nova/instances/%s/disk.config' % SRC_UUID),
+        ('disk', '/data/%s/vfat.config' % SRC_UUID)]
+
+
+def test_incoming_media_and_disks_of_the_clones_own_read_its_files():
+    source = _with_drives()
+    own = {'/var/lib/nova/instances/%s/disk.config' % SRC_UUID: '/clone/disk.config',
+           '/data/%s/vfat.config' % SRC_UUID: '/clone/vfat.config'}
+    tree = domainxml.build_incoming(source, _identity(source),
+                                    {'vda': '/clones/web-1-clone-1.qcow2'},
+                                    'tcp:10.0.0.2:49153', own_files=own)
+    disk, tools, drive, vfat = tree.findall('devices/disk')
+    assert disk.find('source').get('file') == '/clones/web-1-clone-1.qcow2'
+    assert tools.find('source').get('file') == '/iso/tools.iso'   # not its own: shared
+    assert drive.find('source').get('file') == '/clone/disk.config'
+    assert drive.find('backingStore') is None       # the source file's, gone
+    assert drive.find('readonly') is not None and drive.get('device') == 'cdrom'
+    assert drive.find('target').get('dev') == 'sdb'   # the same device
+    assert vfat.find('source').get('file') == '/clone/vfat.config'
+    persistent = domainxml.build_persistent(tree, [])
+    assert [d.find('source').get('file') for d in persistent.findall('devices/disk')][2:] \
+        == ['/clone/disk.config', '/clone/vfat.config']
+    # the source's tree keeps its own
+    assert source.findall('devices/disk')[2].find('source').get('file') == (
+        '/var/lib/nova/instances/%s/disk.config' % SRC_UUID)
+
+
 def test_incoming_nics_are_isolated_but_identical_devices():
     _, tree = _incoming()
     (iface,) = domainxml.interfaces(tree)

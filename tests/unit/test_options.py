@@ -26,6 +26,9 @@ def test_defaults_are_valid():
     (dict(macs=['zz:54:00:00:00:01']), 'invalid MAC'),
     (dict(macs=['03:54:00:00:00:01']), 'multicast'),
     (dict(switchover_hook=42), 'callable'),
+    (dict(own_files=['/a']), 'own_files must be a dict'),
+    (dict(own_files={'/a': 'relative'}), 'absolute'),
+    (dict(own_files={'/a': None}), 'absolute'),
 ])
 def test_bad_options(kwargs, message):
     with pytest.raises(exception.InvalidOptions, match=message):
@@ -54,3 +57,9 @@ def test_from_conf_takes_the_genid():
                       switchover_timeout=10, unplug_timeout=20)
     genid = 'a0000000-0000-4000-8000-00000000000a'
     assert options.CloneOptions.from_conf(group, genid=genid).genid == genid
+
+
+def test_own_files_map_absolute_paths():
+    assert options.CloneOptions(own_files={'/src/disk.config': '/clone/disk.config'}
+                                ).validate().own_files == {
+        '/src/disk.config': '/clone/disk.config'}

@@ -129,8 +129,19 @@ def _set_text(tree, tag, text):
     el.text = text
 
 
+def disk_files(tree: etree._Element) -> list:
+    """(device, path) of each file-backed <disk> of ``tree``: its device
+    ('disk', 'cdrom' or 'floppy') and the file it reads."""
+    found = []
+    for disk in tree.iterfind('devices/disk'):
+        source = disk.find('source')
+        if disk.get('type') == 'file' and source is not None and source.get('file'):
+            found.append((disk.get('device', 'disk'), source.get('file')))
+    return found
+
+
 def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml=None,
-                   boot_files=None):
+                   own_files: dict = None):
     """The clone's incoming domain XML (a new tree).
 
     ``incoming_uri`` (e.g. ``tcp:127.0.0.1:49152``) is where the clone's
@@ -139,8 +150,9 @@ def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml
 
     ``disk_paths`` maps each copied disk's target dev to its clone path.
     ``metadata_xml`` (an element string of the engine's namespace) replaces
-    the element of the same namespace in <metadata>.  ``boot_files`` maps
-    <os> kernel/initrd/dtb paths of the source to the clone's.
+    the element of the same namespace in <metadata>.  ``own_files`` maps
+    paths of the source's <os> kernel/initrd/dtb and of its other disks
+    (removable media, a config drive) to the clone's own files.
     """
     source_uuid = source_tree.findtext('uuid')
     tree = copy.deepcopy(source_tree)
@@ -153,18 +165,24 @@ def build_incoming(source_tree, identity, disk_paths, incoming_uri, metadata_xml
         if entry.text == source_uuid:
             entry.text = identity.uuid
 
+    own_files = own_files or {}
     for tag in ('kernel', 'initrd', 'dtb'):
         el = tree.find('os/' + tag)
-        if el is not None and el.text in (boot_files or {}):
-            el.text = boot_files[el.text]
+        if el is not None and el.text in own_files:
+            el.text = own_files[el.text]
 
     for disk in tree.iterfind('devices/disk'):
         dev = disk.find('target').get('dev')
+        source = disk.find('source')
         if dev in disk_paths:
-            disk.find('source').set('file', disk_paths[dev])
-            backing = disk.find('backingStore')
-            if backing is not None:
-                disk.remove(backing)
+            source.set('file', disk_paths[dev])
+        elif source is not None and source.get('file') in own_files:
+            source.set('file', own_files[source.get('file')])
+        else:
+            continue
+        backing = disk.find('backingStore')   # the source file's chain
+        if backing is not None:
+            disk.remove(backing)
 
     for el, attr in chardev_paths(tree):
         path = el.get(attr)

@@ -155,7 +155,7 @@ class CloneJob:
         if not reasons:
             reasons += checks.check_target_machine(source_tree, self.target)
             reasons += storage.check_removable_media(self.live_tree, self.target,
-                                                     self.same_host)
+                                                     self.same_host, self.options.own_files)
         nic_count = len(domainxml.interfaces(source_tree))
         if self.options.interfaces is not None and len(self.options.interfaces) != nic_count:
             reasons.append('%d interfaces given for %d NICs'
@@ -184,7 +184,8 @@ class CloneJob:
             self.identity.paths[path] = domainxml.clone_path(
                 path, self.source.name, self.source.uuid, self.identity)
         self.disks = storage.plan(self.source, self.live_tree, self.target, self.identity,
-                                  self.same_host, self.options.disk_dir)
+                                  self.same_host, self.options.disk_dir,
+                                  self.options.own_files)
         taken = storage.existing_files(
             self.target, [d.clone_path for d in self.disks]
             + [p for p in self.identity.paths.values() if not p.endswith('.sock')])
@@ -256,7 +257,7 @@ class CloneJob:
             uri = migration.MemoryMigration.incoming_uri(self.address, port)
             self.incoming_tree = domainxml.build_incoming(
                 self.source_tree, self.identity, {d.dev: d.clone_path for d in self.disks},
-                uri, self.info.to_xml(), boot_files=self.options.boot_files)
+                uri, self.info.to_xml(), own_files=self.options.own_files)
             if self.options.target_placement is not None:
                 host_specific.rewrite(self.incoming_tree, self.options.target_placement)
             self.clone = self.target.create_guest(domainxml.tostring(self.incoming_tree),

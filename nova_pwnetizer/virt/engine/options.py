@@ -1,6 +1,7 @@
 """Options of one clone job, validated before anything is touched."""
 
 import dataclasses
+import os
 import re
 import uuid as uuidlib
 
@@ -33,11 +34,16 @@ class CloneOptions:
     auto_converge: bool = True
     xbzrle: bool = False
     disk_dir: str = None             # default: next to each source disk
-    # Files of <os> (kernel, initrd, dtb) that the caller has put on the
-    # target for the clone: source path -> clone path (e.g. Nova's kernel
-    # and ramdisk, kept in each instance's own directory).  Others are used
-    # at the source's path (a shared image cache, as the test guest's).
-    boot_files: dict = None
+    # Files that the caller has put on the target for the clone in place of
+    # the source's: source path -> clone path.  <os> kernel, initrd and dtb
+    # (e.g. Nova's kernel and ramdisk, kept in each instance's own
+    # directory) and file-backed <disk>s that are then not copied:
+    # removable media (cdrom, floppy) or a disk of the clone's own (e.g.
+    # Nova's config drive, a cdrom or a vfat disk, built for the clone).
+    # Others: boot files and removable media are used at the source's path
+    # (a shared image cache, as the test guest's; on another host they must
+    # exist there), disks are copied.
+    own_files: dict = None
     timeout_s: float = 600.0
     switchover_timeout_s: float = 10.0  # waits while the source is paused
     start: bool = True               # False: leave the clone paused, NICs isolated
@@ -98,6 +104,15 @@ class CloneOptions:
             except (TypeError, ValueError, AttributeError):
                 raise exception.InvalidOptions(
                     'invalid VM generation ID %r: it must be a UUID' % (self.genid,))
+        if self.own_files is not None and not isinstance(self.own_files, dict):
+            raise exception.InvalidOptions('own_files must be a dict (source path -> '
+                                           'clone path), not %r' % (self.own_files,))
+        for source_path, clone_path in (self.own_files or {}).items():
+            if not all(isinstance(p, str) and os.path.isabs(p)
+                       for p in (source_path, clone_path)):
+                raise exception.InvalidOptions(
+                    'own_files must map absolute source paths to absolute clone '
+                    'paths, not %r to %r' % (source_path, clone_path))
         for xml in self.interfaces or ():
             if '<interface' not in str(xml) or '<mac ' not in str(xml):
                 raise exception.InvalidOptions(

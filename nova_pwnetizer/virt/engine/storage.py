@@ -4,7 +4,9 @@ A disk whose backing image exists on the target host (the same file on
 one host, or an image of the same name and size, as Nova's ``_base``
 cache keeps them) becomes a thin overlay there and only the source's top
 layer is copied (``sync: top``).  Anything else is copied whole into a
-standalone image of the source's format (``sync: full``).
+standalone image of the source's format (``sync: full``).  A disk whose
+file the caller has put on the target for the clone (``own_files``, e.g.
+Nova's config drive) is not copied; nor is a CD-ROM or floppy, read-only.
 """
 
 import dataclasses
@@ -50,13 +52,18 @@ def _copied_disks(live_tree):
             yield disk
 
 
-def plan(source, live_tree, target_host, identity, same_host, disk_dir=None):
-    """One :class:`DiskPlan` per copied disk of the running ``source``."""
+def plan(source, live_tree, target_host, identity, same_host, disk_dir=None,
+         own_files: dict = None) -> list:
+    """One :class:`DiskPlan` per copied disk of the running ``source``:
+    each file-backed hard disk but those whose file is one of
+    ``own_files`` (the clone has its own)."""
     plans = []
     source_uuid = live_tree.findtext('uuid')
     for disk in _copied_disks(live_tree):
         dev = disk.find('target').get('dev')
         path = disk.find('source').get('file')
+        if path in (own_files or {}):
+            continue
         fmt = disk.find('driver').get('type')
         capacity = source.block_info(dev)[0]
         backing = backing_fmt = None
@@ -85,17 +92,29 @@ def _same_image_on(target_host, source_host, path):
     return theirs is not None and theirs == source_host.file_info(path)
 
 
-def check_removable_media(live_tree, target_host, same_host):
-    """CD-ROM/floppy images stay shared: they must exist on the target."""
+def check_removable_media(live_tree, target_host, same_host, own_files: dict = None) -> list:
+    """Reasons why the target lacks a file the clone's disks would read.
+
+    A disk whose file is one of ``own_files`` reads the clone's own file
+    there (on any host, e.g. its own config drive): that one must exist.
+    Other CD-ROM/floppy images stay shared: on another host they must
+    exist there.
+    """
     reasons = []
-    if same_host:
-        return reasons
+    own_files = own_files or {}
     for disk in live_tree.iterfind('devices/disk'):
         source = disk.find('source')
-        if disk.get('device') in ('cdrom', 'floppy') and source is not None \
-                and source.get('file') and target_host.file_info(source.get('file')) is None:
-            reasons.append('%s image %s does not exist on the target host'
-                           % (disk.get('device'), source.get('file')))
+        path = source.get('file') if source is not None else None
+        device = disk.get('device', 'disk')
+        if not path:
+            continue
+        if path in own_files:
+            if target_host.file_info(own_files[path]) is None:
+                reasons.append('the clone\'s own %s image %s (for %s) does not exist on '
+                               'the target host' % (device, own_files[path], path))
+        elif device in ('cdrom', 'floppy') and not same_host \
+                and target_host.file_info(path) is None:
+            reasons.append('%s image %s does not exist on the target host' % (device, path))
     return reasons
 
 
