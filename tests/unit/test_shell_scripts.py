@@ -1,5 +1,5 @@
-"""The project's shell scripts (host set-up, CI, devstack plugin) pass
-shellcheck; tools/setup-host.sh installs it."""
+"""The project's shell scripts (host set-up, CI, devstack plugin, the guest
+side of a clone) pass shellcheck; tools/setup-host.sh installs it."""
 
 import glob
 import os
@@ -16,7 +16,8 @@ SCRIPTS = sorted(glob.glob(os.path.join(TOP, 'tools', '*.sh'))
     os.path.join(TOP, 'devstack', 'settings'),
     os.path.join(TOP, 'devstack', 'lib', 'pwnetizer')] + [
     os.path.join(TOP, 'nova_pwnetizer', 'testguest', 'files', name)
-    for name in ('build-guest.sh', 'whole-disk.sh', 'build-debian.sh')]
+    for name in ('build-guest.sh', 'whole-disk.sh', 'build-debian.sh')] + [
+    os.path.join(TOP, 'nova_pwnetizer', 'virt', 'engine', 'files', 'clone-identity.sh')]
 
 
 @pytest.mark.parametrize('script', SCRIPTS, ids=lambda p: os.path.relpath(p, TOP))
