@@ -540,7 +540,7 @@ def test_cloud_init_new_leaves_it(guest):
 BAD = [
     [],
     ['reboot', '--mac', '%s=%s' % (OLD, NEW)],
-    ['rebind'],
+    ['online'],
     ['rebind', '--mac'],
     ['rebind', '--mac', OLD],
     ['rebind', '--mac', '%s=%s' % (OLD.upper(), NEW)],
@@ -775,8 +775,13 @@ def test_rebind_args():
         'rebind', '--mac', '%s=%s' % (OLD, NEW), '--cloud-init', 'new']
 
 
+def test_rebind_args_without_nics():
+    # a clone without NICs still gets a new machine-id, seed and host name
+    assert cis.rebind_args({}, 'web-2', b'', False, 'keep', None) == [
+        'rebind', '--hostname', 'web-2', '--cloud-init', 'keep']
+
+
 @pytest.mark.parametrize('kwargs', [
-    {'macs': {}},
     {'macs': {OLD: 'nope'}},
     {'macs': {OLD: OLD}},
     {'macs': {OLD: NEW, OTHER: NEW}},

@@ -47,8 +47,8 @@ def _mac(mac: str) -> str:
     return low
 
 
-def _mac_args(macs: dict[str, str]) -> list[str]:
-    if not macs:
+def _mac_args(macs: dict[str, str], required: bool = True) -> list[str]:
+    if not macs and required:
         raise ValueError('at least one OLD -> NEW MAC is needed')
     pairs = [(_mac(old), _mac(new)) for old, new in macs.items()]
     seen = [mac for pair in pairs for mac in pair]
@@ -76,7 +76,7 @@ def rebind_args(macs: dict[str, str], hostname: str | None, seed: bytes,
     ``instance_id``, e.g. the clone's server UUID) or ``new`` (first-boot
     behaviour at the clone's next boot).
     """
-    args = ['rebind'] + _mac_args(macs)
+    args = ['rebind'] + _mac_args(macs, required=False)
     if hostname is not None:
         if not valid_hostname(hostname):
             raise ValueError('not an RFC 1123 host name: %r' % (hostname,))

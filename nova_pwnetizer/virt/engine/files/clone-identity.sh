@@ -170,7 +170,8 @@ while [ $# -gt 0 ]; do
         *) usage "unknown argument '$1'" ;;
     esac
 done
-[ -n "$PAIRS" ] || usage "at least one --mac OLD=NEW is needed"
+# (a clone without NICs still gets the rest of rebind)
+[ -n "$PAIRS" ] || [ "$PHASE" = rebind ] || usage "at least one --mac OLD=NEW is needed"
 if [ "$CLOUD_INIT" = new ] && [ -n "$INSTANCE_ID" ]; then
     usage "--instance-id goes with --cloud-init keep"
 fi
