@@ -65,6 +65,10 @@ def figures(result):
         rows.append(('NIC', '%s -> %s (%s)' % (nic['old_mac'], nic['mac'], nic['model'])))
     if r.nic_swap_s is not None:
         rows.append(('NIC swap', '%.2f s' % r.nic_swap_s))
+    if r.guest_step:
+        step = r.guest_step
+        took = ', %.2f s' % step['seconds'] if step.get('seconds') else ''
+        rows.append(('guest step', '%s%s' % (step.get('status'), took)))
     if r.devices:
         rows.append(('device models', ', '.join('%s=%s' % kv for kv in sorted(
             r.devices.items()))))

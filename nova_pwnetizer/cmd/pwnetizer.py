@@ -96,6 +96,16 @@ def build_parser():
     clone.add_argument('--transient', action='store_true',
                        help='do not define the clone persistently')
     clone.add_argument('--timeout', type=int, metavar='S', help='limit of any one wait')
+    clone.add_argument('--guest-step', choices=('auto', 'off'),
+                       help="make the clone itself through its guest agent (default "
+                            "from [pwnetizer] guest_step: auto)")
+    clone.add_argument('--hostname', help="the clone's host name, set by the guest step "
+                                          "(with --count: a prefix)")
+    clone.add_argument('--ssh-host-keys', action='store_true', default=None,
+                       help='new SSH host keys in the guest step')
+    clone.add_argument('--cloud-init', choices=('keep', 'new'),
+                       help="what the guest step tells cloud-init (default keep: the "
+                            "clone's next boot does not run user data again)")
     rand = clone.add_mutually_exclusive_group()
     rand.add_argument('--randomize', dest='randomize', action='store_true', default=None,
                       help='give the clone other device models than its family '
@@ -142,9 +152,10 @@ def _load_conf(args):
 
 
 def _clone_options(args, conf, index):
-    name = args.name
-    if name and args.count > 1:
-        name = '%s-%d' % (name, index + 1)
+    name, hostname = args.name, args.hostname
+    if args.count > 1:
+        name = name and '%s-%d' % (name, index + 1)
+        hostname = hostname and '%s-%d' % (hostname, index + 1)
     return engine_options.CloneOptions.from_conf(
         conf.pwnetizer, name=name, migration_address=args.migration_address,
         port_range=args.port_range, downtime_limit_ms=args.downtime_limit,
@@ -152,7 +163,9 @@ def _clone_options(args, conf, index):
         auto_converge=False if args.no_auto_converge else None,
         disk_dir=args.disk_dir, start=False if args.paused else None,
         persistent=False if args.transient else None,
-        timeout_s=float(args.timeout) if args.timeout else None)
+        timeout_s=float(args.timeout) if args.timeout else None,
+        guest_step=args.guest_step, hostname=hostname, ssh_host_keys=args.ssh_host_keys,
+        cloud_init=args.cloud_init)
 
 
 class _Randomizer:

@@ -41,6 +41,30 @@ OPTS = [
                     'resumed.'),
     cfg.IntOpt('unplug_timeout', default=20, min=1,
                help='Seconds the guest has to release an inherited NIC.'),
+    cfg.StrOpt('guest_step', default='auto', choices=[
+        ('auto', "run the guest step when the clone's QEMU guest agent answers; "
+                 "its NICs stay link-down until it ran"),
+        ('off', 'never: the clone gets its NICs link-up at once')],
+        help="The guest-side step that makes a clone itself: run through the "
+             "clone's QEMU guest agent right after the switch-over, it rebinds "
+             "the guest's network configuration to the clone's MACs, gives it a "
+             "new machine-id (and DHCP DUID), reseeds its RNG from the host, "
+             "sets its clock and host name, and renews its DHCP lease."),
+    cfg.IntOpt('guest_step_timeout', default=20, min=1,
+               help='Seconds the guest step may take in all; past it the '
+                    "clone's links are set up anyway and the clone reports the "
+                    'step failed.'),
+    cfg.BoolOpt('guest_ssh_host_keys', default=False,
+                help='Give each clone new SSH host keys in the guest step. Off by '
+                     'default: clients that know the source keep trusting its '
+                     'clones, as after a restore.'),
+    cfg.StrOpt('guest_cloud_init', default='keep', choices=[
+        ('keep', "the clone's instance id counts as initialised: its next boot "
+                 "does not run the source's per-instance modules and user data "
+                 "again"),
+        ('new', "the clone's next boot is cloud-init's first boot of a new "
+                "instance")],
+        help='What the guest step tells cloud-init about the clone.'),
     cfg.BoolOpt('persistent', default=True,
                 help='Define clones persistently (they survive a libvirtd restart '
                      'and can be started again).'),

@@ -47,6 +47,7 @@ from nova_pwnetizer.objects import base as objects_base
 from nova_pwnetizer.objects import clone_contract
 from nova_pwnetizer import port_settings
 from nova_pwnetizer.virt import engine
+from nova_pwnetizer.virt.engine import clone_identity_script
 from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import events as engine_events
 from nova_pwnetizer.virt.engine import fanout
@@ -72,6 +73,15 @@ CONFIG_DRIVE = 'disk.config'             # Nova's name of it in an instance's di
 
 
 IFF_UP = 0x1
+GUEST_STEP_EVENT = 'pwnetizer_guest_step'
+GUEST_STEP_KEY = 'pwnetizer_guest_step'   # metadata: done, no-agent: why, failed: why
+
+
+class GuestStepNotDone(Exception):
+    """The guest step's failure as the clone's action event shows it."""
+
+    def __init__(self, status: str, reason: str = None) -> None:
+        super().__init__('guest step %s%s' % (status, ': %s' % reason if reason else ''))
 
 
 def _link_up(dev):
@@ -96,7 +106,7 @@ def contract_text_of(instance):
 STORED_FIGURES_MAX = 255
 _STORED_FIGURES = ('source_paused_ms', 'downtime_ms', 'time_to_ready', 'memory_bytes',
                    'disk_bytes', 'devices', 'time_to_running', 'switchover_ms',
-                   'nic_swap_s')
+                   'nic_swap_s', 'guest_step')
 
 
 def stored_figures(figures):
@@ -384,7 +394,8 @@ class CloneSpawn:
                                or CONF.libvirt.live_migration_inbound_addr or CONF.my_ip),
             device_models=dict(self.chosen_models),
             target_placement=target_placement.for_this_host(),
-            guardian=CONF.pwnetizer.clone_guardian)
+            guardian=CONF.pwnetizer.clone_guardian,
+            hostname=self._guest_hostname())
         options.disk_dir, options.persistent = None, True
         try:
             guest = source_host.lookup(source['domain'])
@@ -396,6 +407,20 @@ class CloneSpawn:
                     host.close()
                 except Exception as e:
                     LOG.debug('Closing %s: %s', host, e)
+
+    def _guest_hostname(self):
+        """The clone's Nova host name for the guest step, or None (the
+        guest keeps its own) where it is no RFC 1123 name: Nova's own
+        (sanitize_hostname keeps Latin-1 letters) and an FQDN set through
+        the API (underscores) may be none, and the clone must not fail
+        for it."""
+        name = (self.instance.hostname or None) \
+            if self.instance.obj_attr_is_set('hostname') else None
+        if name is not None and not clone_identity_script.valid_hostname(name):
+            LOG.warning('The host name %r is no RFC 1123 name: the guest step '
+                        'leaves the guest its own', name, instance=self.instance)
+            return None
+        return name
 
     def _store_genid(self) -> str:
         """A new VM generation ID for the clone, saved with it before the
@@ -516,6 +541,35 @@ class CloneSpawn:
             self.instance.metadata[WARNING_KEY] = '; '.join(
                 result.warnings)[:METADATA_VALUE_MAX]
         self.instance.save()
+        self._record_guest_step(result.guest_step)
+
+    def _record_guest_step(self, step: dict) -> None:
+        """The guest step's outcome on the clone's action (an event that
+        succeeds only when the guest was made itself) and in its metadata."""
+        if not step:    # the engine left the clone paused: no guest step
+            return
+        status = step.get('status') or 'off'
+        event = GUEST_STEP_EVENT
+        self.instance.metadata[GUEST_STEP_KEY] = (
+            status if not step.get('reason') else '%s: %s' % (status, step['reason']))[:255]
+        self.instance.save()
+        try:
+            objects.InstanceActionEvent.event_start(self.context, self.instance.uuid, event,
+                                                    want_result=False,
+                                                    host=self.driver.service_host)
+            if status == 'done':
+                objects.InstanceActionEvent.event_finish(self.context, self.instance.uuid,
+                                                         event, want_result=False)
+            else:
+                objects.InstanceActionEvent.event_finish_with_failure(
+                    self.context, self.instance.uuid, event,
+                    exc_val=GuestStepNotDone(status, step.get('reason')), want_result=False)
+        except Exception as e:   # the record of the step never fails the clone
+            LOG.warning('Could not record the guest step on the action: %s', e,
+                        instance=self.instance)
+        if status != 'done':
+            LOG.warning('The guest step did not make this clone itself (%s): %s', status,
+                        step.get('reason'), instance=self.instance)
 
     # -- failure -----------------------------------------------------------
 

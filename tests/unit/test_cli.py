@@ -93,3 +93,60 @@ def test_json_output_keeps_stdout_json_and_warns_on_stderr(capsys):
                    'pwnetizer: warning: web-1-clone-1: w2\n')
     pwnetizer._print_result(_result(), as_json=True)
     assert capsys.readouterr().err == ''
+
+
+def _options(argv, index=0):
+    args = pwnetizer.build_parser().parse_args(['clone', 'web-1'] + argv)
+    return pwnetizer._clone_options(args, pwnetizer._load_conf(args), index)
+
+
+def test_the_guest_step_options_default_to_the_config():
+    found = _options([])
+    assert (found.guest_step, found.hostname, found.ssh_host_keys, found.cloud_init) == (
+        'auto', None, False, 'keep')
+
+
+def test_the_guest_step_flags_reach_the_engine_options():
+    found = _options(['--guest-step', 'off', '--hostname', 'web-2', '--ssh-host-keys',
+                      '--cloud-init', 'new'])
+    assert (found.guest_step, found.hostname, found.ssh_host_keys, found.cloud_init) == (
+        'off', 'web-2', True, 'new')
+    assert found.validate().hostname == 'web-2'
+
+
+def test_with_count_the_hostname_and_name_are_prefixes():
+    argv = ['--count', '3', '--hostname', 'web', '--name', 'c']
+    assert [(o.name, o.hostname) for o in (_options(argv, i) for i in range(3))] == [
+        ('c-1', 'web-1'), ('c-2', 'web-2'), ('c-3', 'web-3')]
+    # without them each clone keeps its defaults
+    found = _options(['--count', '2'], 1)
+    assert (found.name, found.hostname) == (None, None)
+
+
+def test_with_one_clone_the_hostname_is_as_given():
+    assert _options(['--hostname', 'web']).hostname == 'web'
+
+
+@pytest.mark.parametrize('argv', [
+    ['clone', 'x', '--guest-step', 'on'], ['clone', 'x', '--cloud-init', 'reset'],
+])
+def test_parser_rejects_bad_guest_step_choices(argv, capsys):
+    with pytest.raises(SystemExit) as err:
+        pwnetizer.build_parser().parse_args(argv)
+    assert err.value.code == 2
+
+
+def test_figures_text_has_the_guest_step():
+    r = _result()
+    assert 'guest step' not in output.figures(r)       # paused clone: no step
+    r.guest_step = {'status': 'done', 'seconds': 1.234, 'lines': ['rebind: ok']}
+    assert 'guest step           done, 1.23 s' in output.figures(r)
+    r.guest_step = {'status': 'no-agent', 'seconds': 0.0, 'reason': 'no channel'}
+    assert 'guest step           no-agent\n' in output.figures(r)
+
+
+def test_json_has_the_guest_step_figures_only():
+    r = _result()
+    r.guest_step = {'status': 'failed', 'seconds': 2.5, 'lines': ['x'], 'reason': 'y'}
+    assert r.figures()['guest_step'] == {'status': 'failed', 'seconds': 2.5}
+    assert json.loads(output.as_json(r))['guest_step']['status'] == 'failed'

@@ -895,3 +895,104 @@ def test_novas_own_config_drive_code_runs_before_the_clones_domain_exists():
         os.path.join(CONF.instances_path, CLONE, 'disk.config'))
     assert inst.device_metadata is None
     drv._host.get_guest.assert_not_called()
+
+
+# --- the guest step's record ----------------------------------------------------
+
+@contextlib.contextmanager
+def _events():
+    with mock.patch.object(objects.InstanceActionEvent, 'event_start') as start, \
+            mock.patch.object(objects.InstanceActionEvent, 'event_finish') as finish, \
+            mock.patch.object(objects.InstanceActionEvent,
+                              'event_finish_with_failure') as failure:
+        yield start, finish, failure
+
+
+def _spawn_with_step(step, inst=None):
+    inst = inst or make_instance(signed())
+    found = result()
+    found.guest_step = step
+    with faked(clone_result=found) as (source_api, _reporter, _host, clone), _events() as ev:
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                               text(inst), source_api=source_api).run()
+    return inst, ev, clone
+
+
+def test_a_done_guest_step_is_a_successful_event_and_in_the_metadata():
+    inst, (start, finish, failure), _clone = _spawn_with_step(
+        {'status': 'done', 'seconds': 1.5, 'lines': ['rebind: ok'], 'reason': None})
+    assert inst.metadata[clone_spawn.GUEST_STEP_KEY] == 'done'
+    start.assert_called_once_with('ctx', inst.uuid, clone_spawn.GUEST_STEP_EVENT,
+                                  want_result=False, host='dst-host')
+    finish.assert_called_once_with('ctx', inst.uuid, clone_spawn.GUEST_STEP_EVENT,
+                                   want_result=False)
+    failure.assert_not_called()
+    figures = json.loads(inst.system_metadata[clone_spawn.FIGURES_KEY])
+    assert figures['guest_step'] == {'status': 'done', 'seconds': 1.5}
+
+
+@pytest.mark.parametrize('status', ['failed', 'no-agent', 'off'])
+def test_a_guest_step_not_done_is_a_failed_event_with_its_reason(status):
+    reason = 'the rebind phase exited 2: ' + 'x' * 400
+    inst, (start, finish, failure), _clone = _spawn_with_step(
+        {'status': status, 'seconds': 0.5, 'lines': [], 'reason': reason})
+    stored = inst.metadata[clone_spawn.GUEST_STEP_KEY]
+    assert stored.startswith('%s: the rebind phase exited 2' % status) and len(stored) == 255
+    start.assert_called_once()
+    finish.assert_not_called()
+    failure.assert_called_once()
+    args, kwargs = failure.call_args
+    assert args == ('ctx', inst.uuid, clone_spawn.GUEST_STEP_EVENT)
+    assert kwargs['want_result'] is False
+    assert str(kwargs['exc_val']).startswith('guest step %s: the rebind phase' % status)
+
+
+def test_an_off_guest_step_without_reason_is_just_its_status():
+    inst, (_start, _finish, failure), _clone = _spawn_with_step({'status': 'off'})
+    assert inst.metadata[clone_spawn.GUEST_STEP_KEY] == 'off'
+    assert str(failure.call_args.kwargs['exc_val']) == 'guest step off'
+
+
+def test_no_guest_step_records_nothing():
+    inst, (start, finish, failure), _clone = _spawn_with_step({})
+    assert clone_spawn.GUEST_STEP_KEY not in inst.metadata
+    for event in (start, finish, failure):
+        event.assert_not_called()
+
+
+def test_a_failed_record_of_the_guest_step_never_fails_the_clone():
+    inst = make_instance(signed())
+    found = result()
+    found.guest_step = {'status': 'done'}
+    with faked(clone_result=found) as (source_api, _reporter, _host, _clone), \
+            mock.patch.object(objects.InstanceActionEvent, 'event_start',
+                              side_effect=nova_exception.NovaException('db down')):
+        clone_spawn.CloneSpawn(FakeDriver(), 'ctx', inst, objects.ImageMeta(), [],
+                               text(inst), source_api=source_api).run()
+    assert inst.metadata[clone_spawn.GUEST_STEP_KEY] == 'done'
+    source_api.finish_source.assert_called_once()
+    assert source_api.finish_source.call_args.kwargs['error'] is None
+
+
+def _hostname_given(**fields):
+    inst = make_instance(signed())
+    for k, v in fields.items():
+        setattr(inst, k, v)
+    _inst, _ev, clone = _spawn_with_step({}, inst)
+    options = clone.call_args.args[2]
+    options.validate()      # as the engine does first
+    return options.hostname
+
+
+def test_the_clones_nova_hostname_is_the_guest_steps():
+    assert _hostname_given(hostname='web-clone') == 'web-clone'
+    assert _hostname_given() is None           # not loaded: the guest's own
+    assert _hostname_given(hostname='') is None
+
+
+@pytest.mark.parametrize('hostname', [
+    'm\u00fcller-vm',       # Nova's sanitize_hostname keeps Latin-1 letters
+    'my_host.example',      # an FQDN set through the API (2.94)
+])
+def test_a_nova_hostname_that_is_no_rfc_1123_name_does_not_fail_the_clone(hostname):
+    assert _hostname_given(hostname=hostname) is None

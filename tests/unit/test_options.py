@@ -2,8 +2,10 @@
 
 from unittest import mock
 
+from oslo_config import cfg
 import pytest
 
+from nova_pwnetizer.conf import engine as engine_conf
 from nova_pwnetizer.virt.engine import exception
 from nova_pwnetizer.virt.engine import options
 
@@ -54,7 +56,9 @@ def test_a_genid_is_taken_and_none_is_the_default():
 def test_from_conf_takes_the_genid():
     group = mock.Mock(port_min=49152, port_max=49215, downtime_limit_ms=50,
                       bandwidth_mib=0, disk_bandwidth_mib=0, clone_timeout=600,
-                      switchover_timeout=10, unplug_timeout=20)
+                      switchover_timeout=10, unplug_timeout=20, guest_step='auto',
+                      guest_step_timeout=20, guest_ssh_host_keys=False,
+                      guest_cloud_init='keep')
     genid = 'a0000000-0000-4000-8000-00000000000a'
     assert options.CloneOptions.from_conf(group, genid=genid).genid == genid
 
@@ -63,3 +67,75 @@ def test_own_files_map_absolute_paths():
     assert options.CloneOptions(own_files={'/src/disk.config': '/clone/disk.config'}
                                 ).validate().own_files == {
         '/src/disk.config': '/clone/disk.config'}
+
+
+def test_the_guest_step_defaults():
+    found = options.CloneOptions().validate()
+    assert (found.guest_step, found.guest_step_timeout_s, found.hostname,
+            found.ssh_host_keys, found.cloud_init) == ('auto', 20.0, None, False, 'keep')
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(guest_step='on'), 'guest step must be auto or off'),
+    (dict(guest_step=None), 'guest step must be auto or off'),
+    (dict(cloud_init='reset'), 'cloud-init must be told keep or new'),
+    (dict(guest_step_timeout_s=0), 'timeout must be positive'),
+    (dict(guest_step_timeout_s=-1.5), 'timeout must be positive'),
+    (dict(hostname=''), 'invalid host name'),
+    (dict(hostname='web_1'), 'invalid host name'),
+    (dict(hostname='-web'), 'invalid host name'),
+    (dict(hostname='a' * 64), 'invalid host name'),
+    (dict(hostname='web..example'), 'invalid host name'),
+    (dict(hostname='m\u00fcller'), 'invalid host name'),
+])
+def test_bad_guest_step_options(kwargs, message):
+    with pytest.raises(exception.InvalidOptions, match=message):
+        options.CloneOptions(**kwargs).validate()
+
+
+@pytest.mark.parametrize('hostname', ['web-2', 'WEB2', 'a' * 63, 'web-2.example.org'])
+def test_good_host_names(hostname):
+    assert options.CloneOptions(hostname=hostname).validate().hostname == hostname
+
+
+def _group(**kw):
+    values = dict(port_min=49152, port_max=49215, downtime_limit_ms=50, bandwidth_mib=0,
+                  disk_bandwidth_mib=0, clone_timeout=600, switchover_timeout=10,
+                  unplug_timeout=20, guest_step='auto', guest_step_timeout=20,
+                  guest_ssh_host_keys=False, guest_cloud_init='keep', persistent=True)
+    values.update(kw)
+    return mock.Mock(**values)
+
+
+def test_from_conf_maps_the_guest_step_options():
+    found = options.CloneOptions.from_conf(_group(
+        guest_step='off', guest_step_timeout=7, guest_ssh_host_keys=True,
+        guest_cloud_init='new'))
+    assert (found.guest_step, found.guest_step_timeout_s, found.ssh_host_keys,
+            found.cloud_init) == ('off', 7.0, True, 'new')
+    assert isinstance(found.guest_step_timeout_s, float)
+    assert found.hostname is None     # no [pwnetizer] option: the caller's
+
+
+def test_from_conf_takes_the_callers_over_the_config():
+    found = options.CloneOptions.from_conf(
+        _group(guest_step='off', guest_ssh_host_keys=True), guest_step='auto',
+        hostname='web-2', ssh_host_keys=False, cloud_init='new')
+    assert (found.guest_step, found.hostname, found.ssh_host_keys, found.cloud_init) == (
+        'auto', 'web-2', False, 'new')
+    # None means: the config's
+    assert options.CloneOptions.from_conf(_group(guest_step='off'),
+                                          guest_step=None).guest_step == 'off'
+
+
+def test_the_real_config_group_maps_to_valid_options():
+    conf = cfg.ConfigOpts()
+    engine_conf.register_opts(conf)
+    conf([], project='nova-pwnetizer', default_config_files=[])
+    found = options.CloneOptions.from_conf(conf.pwnetizer).validate()
+    assert (found.guest_step, found.guest_step_timeout_s, found.ssh_host_keys,
+            found.cloud_init) == ('auto', 20.0, False, 'keep')
+    conf.set_override('guest_cloud_init', 'new', group='pwnetizer')
+    conf.set_override('guest_step_timeout', 5, group='pwnetizer')
+    found = options.CloneOptions.from_conf(conf.pwnetizer).validate()
+    assert (found.cloud_init, found.guest_step_timeout_s) == ('new', 5.0)

@@ -147,6 +147,9 @@ class Guest:
     def detach_device(self, xml, live=True, config=False):
         self.dom.detachDeviceFlags(xml, self._affect(live, config))
 
+    def update_device(self, xml, live=True, config=False):
+        self.dom.updateDeviceFlags(xml, self._affect(live, config))
+
     @staticmethod
     def _affect(live, config):
         flags = 0

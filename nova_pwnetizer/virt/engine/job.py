@@ -22,6 +22,7 @@ from nova_pwnetizer.virt.engine import domainxml
 from nova_pwnetizer.virt.engine import events as events_mod
 from nova_pwnetizer.virt.engine import exception
 from nova_pwnetizer.virt.engine import guardian as guardian_mod
+from nova_pwnetizer.virt.engine import guest_step
 from nova_pwnetizer.virt.engine import host_specific
 from nova_pwnetizer.virt.engine import metadata
 from nova_pwnetizer.virt.engine import migration
@@ -417,12 +418,28 @@ class CloneJob:
         return macs
 
     def _swap_nics(self):
+        """The clone's own NICs; with a guest agent, plugged link-down until
+        the guest step (:mod:`.guest_step`) has made the guest itself."""
         self.final_interfaces = self._final_interfaces()
-        if not self.final_interfaces or not self.options.start:
+        if not self.options.start:
             return
-        self.result.nic_swap_s = round(nics.swap(
-            self.clone, self.events, self.final_interfaces,
-            self.options.unplug_timeout_s), 4)
+        step = guest_step.GuestStep(self.clone, self.options, self.identity.uuid)
+        unavailable = step.available(self.live_tree)
+        plugged = self.final_interfaces
+        if unavailable is None:
+            step.start({nic['old_mac']: nic['mac'] for nic in self.result.nics})
+            plugged = [nics.with_link(iface, 'down') for iface in self.final_interfaces]
+        if plugged:
+            self.result.nic_swap_s = round(nics.swap(
+                self.clone, self.events, plugged, self.options.unplug_timeout_s), 4)
+        if unavailable is not None:
+            self.result.guest_step = unavailable.to_dict()
+            return
+        report = step.finish(
+            lambda: nics.set_links(self.clone, self.final_interfaces, 'up'))
+        self.result.guest_step = report.to_dict()
+        if report.status != 'done':
+            self.result.warnings.append('the guest step failed: %s' % report.reason)
 
     def _persist(self):
         self.info.state = 'ready'

@@ -7,6 +7,7 @@ clone's own MAC, the source's network backend and the chosen model is
 plugged into the same slot.
 """
 
+import copy
 import time
 
 from lxml import etree
@@ -16,6 +17,23 @@ from nova_pwnetizer.virt.engine import exception
 
 def _device_xml(element):
     return etree.tostring(element, encoding='unicode')
+
+
+def with_link(iface, state: str):
+    """A copy of the ``<interface>`` element ``iface`` with link ``state``
+    ('up' or 'down')."""
+    iface = copy.deepcopy(iface)
+    link = iface.find('link')
+    if link is None:
+        link = etree.SubElement(iface, 'link')
+    link.set('state', state)
+    return iface
+
+
+def set_links(guest, final_interfaces, state: str) -> None:
+    """Set the link of each of ``guest``'s NICs ``final_interfaces`` (by MAC)."""
+    for iface in final_interfaces:
+        guest.update_device(_device_xml(with_link(iface, state)), live=True)
 
 
 def live_interfaces(guest):

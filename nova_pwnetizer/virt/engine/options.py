@@ -5,6 +5,7 @@ import os
 import re
 import uuid as uuidlib
 
+from nova_pwnetizer.virt.engine import clone_identity_script
 from nova_pwnetizer.virt.engine import exception
 from nova_pwnetizer.virt.engine import host_specific
 
@@ -58,6 +59,16 @@ class CloneOptions:
     persistent_rewrite: object = None  # callable(tree): next-boot device changes
     switchover_hook: object = None   # callable(source, clone) while both are paused
     unplug_timeout_s: float = 20.0
+    # The guest step (guest_step.py): 'auto' runs it when the clone's guest
+    # agent answers (its NICs stay link-down until it ran), 'off' never.
+    guest_step: str = 'auto'
+    guest_step_timeout_s: float = 20.0
+    hostname: str = None             # the clone's host name; default: the source's
+    ssh_host_keys: bool = False      # new SSH host keys in the guest step
+    # What cloud-init is told: 'keep' (the clone's instance id counts as
+    # initialised: its next boot does not run the source's user data
+    # again) or 'new' (its next boot is a first boot).
+    cloud_init: str = 'keep'
     guardian: bool = True            # undo the clone if this process is killed
     # What the target host gives the clone (a host_specific.TargetPlacement):
     # its <vcpu cpuset> and listen addresses are rewritten for it, and a
@@ -83,6 +94,10 @@ class CloneOptions:
             timeout_s=float(group.clone_timeout),
             switchover_timeout_s=float(group.switchover_timeout),
             unplug_timeout_s=float(group.unplug_timeout),
+            guest_step=group.guest_step,
+            guest_step_timeout_s=float(group.guest_step_timeout),
+            ssh_host_keys=group.guest_ssh_host_keys,
+            cloud_init=group.guest_cloud_init,
             persistent=group.persistent)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -130,7 +145,19 @@ class CloneOptions:
             raise exception.InvalidOptions(
                 'disk copy mode must be write-blocking or background, not %r'
                 % self.disk_copy_mode)
-        if self.timeout_s <= 0 or self.switchover_timeout_s <= 0:
+        if self.guest_step not in ('auto', 'off'):
+            raise exception.InvalidOptions('guest step must be auto or off, not %r'
+                                           % (self.guest_step,))
+        if self.cloud_init not in ('keep', 'new'):
+            raise exception.InvalidOptions('cloud-init must be told keep or new, not %r'
+                                           % (self.cloud_init,))
+        if self.hostname is not None and not clone_identity_script.valid_hostname(
+                self.hostname):
+            raise exception.InvalidOptions(
+                'invalid host name %r: use letters, digits and hyphens, dot-separated '
+                'labels of at most 63, 253 in all' % (self.hostname,))
+        if self.timeout_s <= 0 or self.switchover_timeout_s <= 0 \
+                or self.guest_step_timeout_s <= 0:
             raise exception.InvalidOptions('timeout must be positive')
         for mac in self.macs or ():
             if not _MAC.match(mac.lower()):

@@ -30,6 +30,9 @@ class CloneResult:
     nics: list = dataclasses.field(default_factory=list)        # old/new MAC, model
     devices: dict = dataclasses.field(default_factory=dict)     # class -> model
     nic_swap_s: float = None
+    # the guest step (guest_step.GuestStepReport as a dict): status,
+    # seconds, what the guest said
+    guest_step: dict = dataclasses.field(default_factory=dict)
     persistent: bool = False
     running: bool = False
     warnings: list = dataclasses.field(default_factory=list)    # for its user to read
@@ -51,4 +54,6 @@ class CloneResult:
         # tells the clone's RNG apart from its siblings'
         figures['new_genid'] = self.genid is not None
         figures['warnings'] = list(self.warnings)
+        figures['guest_step'] = {k: self.guest_step[k] for k in ('status', 'seconds')
+                                 if k in self.guest_step}
         return figures
