@@ -11,6 +11,7 @@ namespace of its own), joined by the veth pair ``pwnlink2`` /
 migration and NBD streams.
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -591,3 +592,44 @@ def wait_resumed(host, source_id, paused):
             % (time.monotonic() - paused))
         time.sleep(0.1)
     return round(time.monotonic() - paused, 1)
+
+
+def cloud_image(cloud, prop, value):
+    """The active Glance image with ``prop`` = ``value``."""
+    images = cloud.ok(cloud.image.get('/v2/images?limit=100'))['images']
+    found = [i for i in images if i.get(prop) == value and i['status'] == 'active']
+    assert found, 'no image with %s=%s in Glance' % (prop, value)
+    return found[0]
+
+
+def agent(domain, command, **arguments):
+    """One QEMU guest agent command on a libvirt ``domain``; its return."""
+    request = {'execute': command}
+    if arguments:
+        request['arguments'] = arguments
+    return json.loads(libvirt_qemu.qemuAgentCommand(domain, json.dumps(request), 30, 0))['return']
+
+
+def agent_exec(domain, *argv):
+    """Run ``argv`` in the guest through QEMU's guest agent; its stdout."""
+    pid = agent(domain, 'guest-exec', path=argv[0], arg=list(argv[1:]),
+                **{'capture-output': True})['pid']
+    deadline = time.monotonic() + 60
+    while True:
+        status = agent(domain, 'guest-exec-status', pid=pid)
+        if status['exited']:
+            assert status['exitcode'] == 0, (argv, status)
+            return base64.b64decode(status.get('out-data', '')).decode()
+        assert time.monotonic() < deadline, ('%s did not end' % (argv,))
+        time.sleep(0.5)
+
+
+def wait_http(net, ip, timeout, every=3):
+    """The JSON of the first HTTP answer of ``ip`` within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = net.http(ip)
+        if body:
+            return json.loads(body)
+        assert time.monotonic() < deadline, '%s: no HTTP answer within %d s' % (ip, timeout)
+        time.sleep(every)

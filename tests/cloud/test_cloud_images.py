@@ -12,12 +12,10 @@ themselves.
   (the other cloud tests boot and reach it throughout).
 """
 
-import base64
 import json
 import time
 
-import libvirt_qemu
-
+from tests.cloud import helpers
 from tests.cloud.helpers import FIGURES
 from tests.cloud.helpers import TenantNetwork
 
@@ -25,51 +23,15 @@ DEBIAN_FLAVOR = 'pwn.debian'
 BOOT_TIMEOUT_S = 600    # TCG: cloud-init's Python alone takes a minute or two
 
 
-def _image(cloud, prop, value):
-    images = cloud.ok(cloud.image.get('/v2/images?limit=100'))['images']
-    found = [i for i in images if i.get(prop) == value and i['status'] == 'active']
-    assert found, 'no image with %s=%s in Glance' % (prop, value)
-    return found[0]
-
-
 def test_images_are_whole_disks(cloud):
-    for prop, value in (('pwnetizer_testguest', '1'), ('pwnetizer_cloudimage', 'debian12')):
-        image = _image(cloud, prop, value)
+    for prop, value in (('pwnetizer_testguest', '1'),
+                        ('pwnetizer_cloudimage', 'debian12')):
+        image = helpers.cloud_image(cloud, prop, value)
         assert image['disk_format'] == 'qcow2', image
         assert not image.get('kernel_id') and not image.get('ramdisk_id'), image
         assert image['os_type'] == 'linux' and image['hw_architecture'] == 'x86_64'
-    assert _image(cloud, 'pwnetizer_cloudimage', 'debian12')['hw_qemu_guest_agent'] == 'yes'
-
-
-def _agent(domain, command, **arguments):
-    request = {'execute': command}
-    if arguments:
-        request['arguments'] = arguments
-    return json.loads(libvirt_qemu.qemuAgentCommand(domain, json.dumps(request), 30, 0))['return']
-
-
-def agent_exec(domain, *argv):
-    """Run ``argv`` in the guest through QEMU's guest agent; its stdout."""
-    pid = _agent(domain, 'guest-exec', path=argv[0], arg=list(argv[1:]),
-                 **{'capture-output': True})['pid']
-    deadline = time.monotonic() + 60
-    while True:
-        status = _agent(domain, 'guest-exec-status', pid=pid)
-        if status['exited']:
-            assert status['exitcode'] == 0, (argv, status)
-            return base64.b64decode(status.get('out-data', '')).decode()
-        assert time.monotonic() < deadline, ('%s did not end' % (argv,))
-        time.sleep(0.5)
-
-
-def _wait_http(net, ip, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        body = net.http(ip)
-        if body:
-            return json.loads(body)
-        assert time.monotonic() < deadline, '%s: no HTTP answer within %d s' % (ip, timeout)
-        time.sleep(3)
+    debian = helpers.cloud_image(cloud, 'pwnetizer_cloudimage', 'debian12')
+    assert debian['hw_qemu_guest_agent'] == 'yes'
 
 
 def test_debian_cloud_image_boots_and_answers(cloud, servers):
@@ -81,7 +43,7 @@ def test_debian_cloud_image_boots_and_answers(cloud, servers):
         flavors = cloud.ok(cloud.compute.get('/flavors'))['flavors']
         body = {'server': {
             'name': 'pwn-debian-web', 'config_drive': True,
-            'imageRef': _image(cloud, 'pwnetizer_cloudimage', 'debian12')['id'],
+            'imageRef': helpers.cloud_image(cloud, 'pwnetizer_cloudimage', 'debian12')['id'],
             'flavorRef': next(f['id'] for f in flavors if f['name'] == DEBIAN_FLAVOR),
             'networks': [{'uuid': net.id}], 'security_groups': [{'name': 'pwn-images-web'}]}}
         start = time.monotonic()
@@ -91,7 +53,7 @@ def test_debian_cloud_image_boots_and_answers(cloud, servers):
         FIGURES['Debian cloud image: API call -> ACTIVE (s)'] = round(time.monotonic() - start, 1)
         ip = net.port(server['id'])['fixed_ips'][0]['ip_address']
 
-        first = _wait_http(net, ip, BOOT_TIMEOUT_S)
+        first = helpers.wait_http(net, ip, BOOT_TIMEOUT_S)
         FIGURES['Debian cloud image: API call -> HTTP answers (s)'] = round(
             time.monotonic() - start, 1)
         # cloud-init took the host name from the config drive
@@ -107,16 +69,17 @@ def test_debian_cloud_image_boots_and_answers(cloud, servers):
         with host.libvirt() as conn:
             domain = conn.lookupByUUIDString(server['id'])
             assert 'org.qemu.guest_agent.0' in domain.XMLDesc(0)
-            assert _agent(domain, 'guest-get-host-name')['host-name'] == 'pwn-debian-web'
+            assert helpers.agent(domain, 'guest-get-host-name')['host-name'] == 'pwn-debian-web'
             # cloud-init read the config drive, and rendered the network
             # config bound to the port's MAC, as on a real cloud image
             # (status.json: result.json comes only once cloud-init's last
             # stage ends, after the service already answers)
-            status = json.loads(agent_exec(domain, '/bin/cat', '/run/cloud-init/status.json'))
+            status = json.loads(helpers.agent_exec(domain, '/bin/cat',
+                                                   '/run/cloud-init/status.json'))
             assert 'ConfigDrive' in status['v1']['datasource'], status
             assert not status['v1']['init']['errors'], status
-            rendered = agent_exec(domain, '/bin/sh', '-c',
-                                  'cat /etc/systemd/network/10-cloud-init-*.network')
+            rendered = helpers.agent_exec(domain, '/bin/sh', '-c',
+                                          'cat /etc/systemd/network/10-cloud-init-*.network')
         assert 'MACAddress=%s' % mac in rendered, rendered
     finally:
         for server_id in servers:
