@@ -77,13 +77,6 @@ GUEST_STEP_EVENT = 'pwnetizer_guest_step'
 GUEST_STEP_KEY = 'pwnetizer_guest_step'   # metadata: done, no-agent: why, failed: why
 
 
-class GuestStepNotDone(Exception):
-    """The guest step's failure as the clone's action event shows it."""
-
-    def __init__(self, status: str, reason: str = None) -> None:
-        super().__init__('guest step %s%s' % (status, ': %s' % reason if reason else ''))
-
-
 def _link_up(dev):
     try:
         with open('/sys/class/net/%s/flags' % dev) as f:
@@ -197,6 +190,9 @@ class CloneSpawn:
                 reason=public_reason(reason, self._host_names())) from e
         try:
             self._record(result)
+        except Exception as e:   # the clone runs: its bookkeeping never undoes it
+            LOG.error('Could not record the figures of this clone: %s', e,
+                      instance=self.instance)
         finally:   # the source's lease ends with the clone, whatever happens here
             self._tell_source(figures=result.figures())
         LOG.info('Cloned live from %s: source paused %s ms, ready in %s s',
@@ -563,7 +559,10 @@ class CloneSpawn:
             else:
                 objects.InstanceActionEvent.event_finish_with_failure(
                     self.context, self.instance.uuid, event,
-                    exc_val=GuestStepNotDone(status, step.get('reason')), want_result=False)
+                    exc_val=self.instance.metadata[GUEST_STEP_KEY],
+                    # Nova records an Error only with a traceback; this is the
+                    # engine's report, not one
+                    exc_tb='guest step %s' % status, want_result=False)
         except Exception as e:   # the record of the step never fails the clone
             LOG.warning('Could not record the guest step on the action: %s', e,
                         instance=self.instance)

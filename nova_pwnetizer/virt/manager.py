@@ -60,12 +60,13 @@ def lease_s(disks: int = 1, nics: int = 1) -> float:
     then waits, each wait bounded by its own limit -- each disk copy to
     catch up and its export to close, and the memory copy to converge
     (``clone_timeout`` each), two waits with the source paused
-    (``switchover_timeout``), each NIC's swap (``unplug_timeout``) -- and
+    (``switchover_timeout``), each NIC's swap (``unplug_timeout``), the
+    guest step (``guest_step_timeout``, its agent's ping included) -- and
     the rollback's grace.  (The target does what it can before it asks:
     ports, device models, boot files.)"""
     pwn = CONF.pwnetizer
     return ((2 * max(disks, 1) + 1) * pwn.clone_timeout + 2 * pwn.switchover_timeout
-            + max(nics, 1) * pwn.unplug_timeout + LEASE_GRACE_S)
+            + max(nics, 1) * pwn.unplug_timeout + pwn.guest_step_timeout + LEASE_GRACE_S)
 
 
 class CloneSourceManager:

@@ -224,7 +224,8 @@ def test_the_lease_is_recorded_on_the_source_and_cleared_with_the_lock():
 def test_the_lease_follows_the_limits_of_each_wait():
     pwn = CONF.pwnetizer
     assert manager.lease_s(2, 3) == (5 * pwn.clone_timeout + 2 * pwn.switchover_timeout
-                                     + 3 * pwn.unplug_timeout + manager.LEASE_GRACE_S)
+                                     + 3 * pwn.unplug_timeout + pwn.guest_step_timeout
+                                     + manager.LEASE_GRACE_S)
     assert manager.lease_s(0, 0) == manager.lease_s(1, 1)
 
 

@@ -944,13 +944,16 @@ def test_a_guest_step_not_done_is_a_failed_event_with_its_reason(status):
     args, kwargs = failure.call_args
     assert args == ('ctx', inst.uuid, clone_spawn.GUEST_STEP_EVENT)
     assert kwargs['want_result'] is False
-    assert str(kwargs['exc_val']).startswith('guest step %s: the rebind phase' % status)
+    assert kwargs['exc_val'] == stored
+    # Nova records a result of Error only when there is a traceback
+    assert kwargs['exc_tb'] == 'guest step %s' % status
 
 
 def test_an_off_guest_step_without_reason_is_just_its_status():
     inst, (_start, _finish, failure), _clone = _spawn_with_step({'status': 'off'})
     assert inst.metadata[clone_spawn.GUEST_STEP_KEY] == 'off'
-    assert str(failure.call_args.kwargs['exc_val']) == 'guest step off'
+    assert failure.call_args.kwargs['exc_val'] == 'off'
+    assert failure.call_args.kwargs['exc_tb'] == 'guest step off'
 
 
 def test_no_guest_step_records_nothing():

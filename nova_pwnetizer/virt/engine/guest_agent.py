@@ -17,7 +17,9 @@ from nova_pwnetizer.virt.engine import exception
 
 CHANNEL = 'org.qemu.guest_agent.0'
 OUTPUT_MAX = 4096          # characters of a command's output kept
-POLL_S = 0.05
+POLL_S = 0.05              # first wait between guest-exec-status polls ...
+POLL_MAX_S = 0.25          # ... doubling up to this
+CALL_MAX_S = 5.0           # the longest any one agent call may take
 PING_RETRY_S = 0.1
 
 
@@ -50,10 +52,11 @@ class GuestAgent:
         if arguments:
             request['arguments'] = arguments
         try:
-            reply = libvirt_qemu.qemuAgentCommand(self.guest.dom, json.dumps(request),
-                                                  max(1, int(timeout_s + 0.999)), 0)
+            reply = libvirt_qemu.qemuAgentCommand(
+                self.guest.dom, json.dumps(request),
+                max(1, int(min(timeout_s, CALL_MAX_S) + 0.999)), 0)
         except libvirt.libvirtError as e:
-            raise AgentUnavailable('the guest agent: %s' % e.get_error_message())
+            raise AgentUnavailable('the guest agent: %s' % printable(e.get_error_message()))
         try:
             reply = json.loads(reply)
         except ValueError:
@@ -61,7 +64,7 @@ class GuestAgent:
         if not isinstance(reply, dict) or 'error' in reply:
             error = reply.get('error') if isinstance(reply, dict) else reply
             raise AgentUnavailable('the guest agent refused %s: %s'
-                                   % (name, str(error)[:200]))
+                                   % (name, printable(str(error)[:200])))
         return reply.get('return')
 
     def ping(self, timeout_s: float) -> str:
@@ -98,18 +101,19 @@ class GuestAgent:
     def wait(self, pid: int, deadline: float) -> ExecResult:
         """Wait until the command ``pid`` ends, at most until ``deadline``
         (monotonic); what it did."""
+        pause = POLL_S
         while True:
-            status = self.command('guest-exec-status', max(1, deadline - time.monotonic()),
-                                  pid=pid)
+            if time.monotonic() > deadline:
+                raise exception.CloneTimeout('command %d in the guest did not end in time'
+                                             % pid)
+            status = self.command('guest-exec-status', deadline - time.monotonic(), pid=pid)
             if isinstance(status, dict) and status.get('exited'):
                 return ExecResult(exitcode=_int(status.get('exitcode'),
                                                 -_int(status.get('signal'), 0)),
                                   out=_text(status.get('out-data')),
                                   err=_text(status.get('err-data')))
-            if time.monotonic() > deadline:
-                raise exception.CloneTimeout('command %d in the guest did not end in time'
-                                             % pid)
-            time.sleep(POLL_S)
+            time.sleep(pause)
+            pause = min(pause * 2, POLL_MAX_S)
 
     def run(self, argv: list, timeout_s: float) -> ExecResult:
         """Run ``argv`` in the guest; wait for it at most ``timeout_s`` s."""
@@ -121,10 +125,19 @@ def _int(value, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+def printable(text: str) -> str:
+    """``text`` (the guest's to choose) as printable ASCII: anything else,
+    newlines and escapes included, as Python escapes; safe to log and to
+    store in any database column."""
+    return ''.join(c if ' ' <= c <= '~' else repr(c)[1:-1] for c in text)
+
+
 def _text(data) -> str:
+    """A command's base64 output as printable lines (newlines kept)."""
     if not isinstance(data, str):
         return ''
     try:
-        return base64.b64decode(data[:OUTPUT_MAX * 2]).decode(errors='replace')[:OUTPUT_MAX]
+        text = base64.b64decode(data[:OUTPUT_MAX * 2]).decode(errors='replace')[:OUTPUT_MAX]
     except ValueError:
         return ''
+    return '\n'.join(printable(line) for line in text.split('\n'))

@@ -66,8 +66,10 @@ class GuestStep:
             return GuestStepReport(status='off')
         if not guest_agent.has_channel(tree):
             return GuestStepReport(status='no-agent', reason='the guest has no agent channel')
+        # one deadline for the whole step, the ping included
         self._started = time.monotonic()
-        problem = self.agent.ping(PING_TIMEOUT_S)
+        self._deadline = self._started + self.options.guest_step_timeout_s
+        problem = self.agent.ping(min(PING_TIMEOUT_S, self.options.guest_step_timeout_s))
         if problem:
             return GuestStepReport(status='no-agent', reason=problem, seconds=self._elapsed())
         return None
@@ -77,7 +79,6 @@ class GuestStep:
         to the clone's); it runs while the host swaps the NICs, which it
         does not need."""
         self._macs = macs
-        self._deadline = time.monotonic() + self.options.guest_step_timeout_s
         try:
             args = clone_identity_script.rebind_args(
                 macs, self.options.hostname, os.urandom(SEED_BYTES),
@@ -98,7 +99,7 @@ class GuestStep:
                 if isinstance(self._rebind, Exception):
                     raise self._rebind
                 lines += self._wait('rebind', *self._rebind)
-                self.agent.set_time(max(1.0, self._deadline - time.monotonic()))
+                self.agent.set_time(self._left('setting the clock'))
             finally:
                 set_links_up()
             if self._macs:
@@ -106,7 +107,8 @@ class GuestStep:
                     'online', clone_identity_script.online_args(self._macs)))
         except (exception.PwnetizerError, StepFailed, ValueError) as e:
             lines += getattr(e, 'lines', [])     # what the failed phase said
-            report.status, report.reason = 'failed', str(e)[:500]
+            report.status = 'failed'
+            report.reason = guest_agent.printable(str(e))[:500]
             LOG.warning('The guest step of %s failed: %s', self.clone.name, e)
         report.lines = lines[-LINES_KEPT:]
         report.seconds = self._elapsed()
@@ -114,10 +116,14 @@ class GuestStep:
                  report.seconds, '; '.join(report.lines))
         return report
 
-    def _start(self, phase: str, args: list) -> tuple:
+    def _left(self, what: str) -> float:
         left = self._deadline - time.monotonic()
         if left <= 0:
-            raise StepFailed('no time left for the %s phase' % phase)
+            raise StepFailed('no time left for %s' % what)
+        return left
+
+    def _start(self, phase: str, args: list) -> tuple:
+        left = self._left('the %s phase' % phase)
         return (self.agent.start(['/bin/sh'] + clone_identity_script.exec_args(args), left),
                 time.monotonic())
 

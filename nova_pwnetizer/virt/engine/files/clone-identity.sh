@@ -29,7 +29,6 @@ export LC_ALL
 umask 022
 
 R=${PWN_GUEST_ROOT:-}
-TMP=${TMPDIR:-/tmp}/clone-identity.$$
 HEX='[0-9a-f]'
 MACPAT="$HEX$HEX:$HEX$HEX:$HEX$HEX:$HEX$HEX:$HEX$HEX:$HEX$HEX"
 RC=0
@@ -251,10 +250,10 @@ rebind_file() {
     [ -f "$1" ] || return 0
     grep -Eiq -e "$ERE" "$1" 2>/dev/null || return 0
     if [ -L "$1" ]; then
-        # write through the link: sed -i would replace it by a file
-        sed "$SEDPROG" "$1" >"$TMP" && cat "$TMP" >"$1"
+        # write through the link: sed -i would replace it by a file (and no
+        # temporary file: a guest user could have planted one at its path)
+        rf_text=$(sed "$SEDPROG" "$1") && printf '%s\n' "$rf_text" >"$1"
         rf_rc=$?
-        rm -f "$TMP"
     else
         sed -i "$SEDPROG" "$1"
         rf_rc=$?
@@ -493,7 +492,7 @@ set_hostname() {
     if [ -n "$hn_old" ] && [ "$hn_old" != "$HOSTNAME_NEW" ] && [ -f "$hosts" ]; then
         # each name of the old host (short or with a domain) is renamed; a
         # domain stays unless the new name brings its own
-        if awk -v old="$hn_old" -v new="$HOSTNAME_NEW" '
+        if hosts_text="$(awk -v old="$hn_old" -v new="$HOSTNAME_NEW" '
             BEGIN { sub(/\..*/, "", old); news = new; sub(/\..*/, "", news) }
             $1 == "127.0.1.1" {
                 for (i = 2; i <= NF; i++) {
@@ -506,14 +505,13 @@ set_hostname() {
                 }
             }
             { print }
-            END { exit c ? 0 : 1 }' "$hosts" >"$TMP"; then
-            if cat "$TMP" >"$hosts"; then
+            END { exit c ? 0 : 1 }' "$hosts")"; then
+            if printf '%s\n' "$hosts_text" >"$hosts"; then
                 say hosts "127.0.1.1 now names $HOSTNAME_NEW"
             else
                 warn hosts "could not rewrite /etc/hosts"
             fi
         fi
-        rm -f "$TMP"
     fi
 }
 
