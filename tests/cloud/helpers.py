@@ -633,3 +633,42 @@ def wait_http(net, ip, timeout, every=3):
             return json.loads(body)
         assert time.monotonic() < deadline, '%s: no HTTP answer within %d s' % (ip, timeout)
         time.sleep(every)
+
+
+def action(api, server_id, body, cloud):
+    """POST a server action as ``api`` (the tenant's or admin's)."""
+    cloud.ok(api.post('/servers/%s/action' % server_id, json=body), 202, 204)
+
+
+def wait_moved(cloud, server_id, from_host, status='ACTIVE', timeout=600):
+    """Wait until the server has left ``from_host`` and is in ``status``;
+    fail at once if its migration failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        server = cloud.server(server_id, admin=True)
+        moved = server['OS-EXT-SRV-ATTR:host'] != from_host
+        if moved and server['status'] == status and not server['OS-EXT-STS:task_state']:
+            return server
+        if server['status'] == 'ERROR':
+            pytest.fail('server %s went to ERROR: %s' % (server_id, server.get('fault')))
+        migrations = cloud.ok(cloud.admin.get(
+            '/os-migrations?instance_uuid=%s' % server_id,
+            headers={'OpenStack-API-Version': 'compute 2.59'}))['migrations']
+        failed = [m for m in migrations if m['status'] in ('error', 'failed')]
+        assert not failed, 'migration of %s failed: %s' % (server_id, failed)
+        assert time.monotonic() < deadline, (
+            'server %s did not move from %s within %d s: %s, task %s' % (
+                server_id, from_host, timeout, server['status'],
+                server['OS-EXT-STS:task_state']))
+        time.sleep(1)
+
+
+def live_migrate(cloud, server_id):
+    """Live-migrate (block migration: no shared storage) to the other host;
+    (seconds taken, new host)."""
+    before = cloud.host_of(server_id).name
+    start = time.monotonic()
+    action(cloud.admin, server_id, {'os-migrateLive': {
+        'host': None, 'block_migration': 'auto'}}, cloud)
+    server = wait_moved(cloud, server_id, before)
+    return time.monotonic() - start, server['OS-EXT-SRV-ATTR:host']

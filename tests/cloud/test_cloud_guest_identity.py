@@ -141,6 +141,15 @@ def test_clones_of_a_cloud_image_come_up_as_themselves(cloud, servers):
                                              '/var/lib/cloud/data/instance-id').strip()
         assert not status['v1']['init']['errors'], status
         assert instance_id == clone_id
+
+        # a live migration to the other host keeps all of it, and the memory
+        took, host = helpers.live_migrate(cloud, clone_id)
+        FIGURES['cloud image: clone live migration (s)'] = round(took, 1)
+        moved = helpers.wait_http(net, before['ip'], 60, every=0.5)
+        assert moved['boot_id'] == after['boot_id'] and moved['hits'] > after['hits']
+        assert moved['token'] == after['token'] and moved['hostname'] == after['hostname']
+        assert _genid(cloud, clone_id) == genids[1]
+        assert _identity(cloud, clone_id)['machine_id'] == before['machine_id']
     finally:
         for server_id in list(servers):
             servers += [c['id'] for c in cloud.clones_of(server_id) if c['id'] not in servers]

@@ -13,52 +13,13 @@ its records).  A clone is live-migrated too: a clone is a normal server.
 import re
 import time
 
-import pytest
-
+from tests.cloud import helpers
 from tests.cloud.helpers import FIGURES
 from tests.cloud.helpers import other_host
 
 BOOT = re.compile(r'PWN BOOT id=(\w+)')
 DISK = re.compile(r'PWN DISK (\S+) last=(\d+)')
 BIGGER_FLAVOR = 'pwn.small'
-
-
-def _action(api, server_id, body, cloud):
-    cloud.ok(api.post('/servers/%s/action' % server_id, json=body), 202, 204)
-
-
-def _wait_moved(cloud, server_id, from_host, status='ACTIVE', timeout=600):
-    """Wait until the server has left ``from_host`` and is in ``status``;
-    fail at once if its migration failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        server = cloud.server(server_id, admin=True)
-        moved = server['OS-EXT-SRV-ATTR:host'] != from_host
-        if moved and server['status'] == status and not server['OS-EXT-STS:task_state']:
-            return server
-        if server['status'] == 'ERROR':
-            pytest.fail('server %s went to ERROR: %s' % (server_id, server.get('fault')))
-        migrations = cloud.ok(cloud.admin.get(
-            '/os-migrations?instance_uuid=%s' % server_id,
-            headers={'OpenStack-API-Version': 'compute 2.59'}))['migrations']
-        failed = [m for m in migrations if m['status'] in ('error', 'failed')]
-        assert not failed, 'migration of %s failed: %s' % (server_id, failed)
-        assert time.monotonic() < deadline, (
-            'server %s did not move from %s within %d s: %s, task %s' % (
-                server_id, from_host, timeout, server['status'],
-                server['OS-EXT-STS:task_state']))
-        time.sleep(1)
-
-
-def _live_migrate(cloud, server_id):
-    """Live-migrate (block migration: no shared storage) to the other host;
-    (seconds taken, new host)."""
-    before = cloud.host_of(server_id).name
-    start = time.monotonic()
-    _action(cloud.admin, server_id, {'os-migrateLive': {
-        'host': None, 'block_migration': 'auto'}}, cloud)
-    server = _wait_moved(cloud, server_id, before)
-    return time.monotonic() - start, server['OS-EXT-SRV-ATTR:host']
 
 
 def _assert_continued(cloud, server_id, last_mem):
@@ -81,8 +42,8 @@ def _records_after_boot(cloud, server_id, wrote):
 
 
 def _wait_verify_and_confirm(cloud, api, server_id, from_host):
-    _wait_moved(cloud, server_id, from_host, status='VERIFY_RESIZE')
-    _action(api, server_id, {'confirmResize': None}, cloud)
+    helpers.wait_moved(cloud, server_id, from_host, status='VERIFY_RESIZE')
+    helpers.action(api, server_id, {'confirmResize': None}, cloud)
     cloud.wait_status([server_id])
 
 
@@ -92,7 +53,7 @@ def test_plain_server_live_cold_and_resize(cloud, servers):
     ticks = cloud.wait_ticks(source['id'], 5)
 
     # Live migration: the same running guest on the other host.
-    took, second = _live_migrate(cloud, source['id'])
+    took, second = helpers.live_migrate(cloud, source['id'])
     FIGURES['live migration, plain server (s)'] = round(took, 1)
     assert second != first
     _assert_continued(cloud, source['id'], ticks[-1][0])
@@ -100,7 +61,7 @@ def test_plain_server_live_cold_and_resize(cloud, servers):
 
     # Cold migration: stopped, its disk copied over SSH, booted there.
     start = time.monotonic()
-    _action(cloud.admin, source['id'], {'migrate': None}, cloud)
+    helpers.action(cloud.admin, source['id'], {'migrate': None}, cloud)
     _wait_verify_and_confirm(cloud, cloud.admin, source['id'], second)
     FIGURES['cold migration, plain server (s)'] = round(time.monotonic() - start, 1)
     assert cloud.host_of(source['id']).name == first
@@ -111,7 +72,7 @@ def test_plain_server_live_cold_and_resize(cloud, servers):
     flavors = cloud.ok(cloud.compute.get('/flavors'))['flavors']
     bigger = next(f['id'] for f in flavors if f['name'] == BIGGER_FLAVOR)
     start = time.monotonic()
-    _action(cloud.compute, source['id'], {'resize': {'flavorRef': bigger}}, cloud)
+    helpers.action(cloud.compute, source['id'], {'resize': {'flavorRef': bigger}}, cloud)
     _wait_verify_and_confirm(cloud, cloud.compute, source['id'], first)
     FIGURES['resize, plain server (s)'] = round(time.monotonic() - start, 1)
     server = cloud.server(source['id'], admin=True)
@@ -131,7 +92,7 @@ def test_clone_live_migrates(cloud, servers):
     ticks = cloud.wait_ticks(clone_id, 3)
     before = cloud.host_of(clone_id).name
 
-    took, after = _live_migrate(cloud, clone_id)
+    took, after = helpers.live_migrate(cloud, clone_id)
     FIGURES['live migration, clone (s)'] = round(took, 1)
     assert after != before
     _assert_continued(cloud, clone_id, ticks[-1][0])
