@@ -1,5 +1,6 @@
 """The suite's report: a markdown table with ratios, and two plots."""
 
+import json
 import os
 
 LABELS = {'baseline': 'nothing (control: the guest\'s own ping latency)',
@@ -31,7 +32,9 @@ def _ratio(a, b):
     return '%.0fx' % (a / b) if a / b >= 10 else '%.1fx' % (a / b)
 
 
-def markdown(data):
+def markdown(data, serve=None):
+    """The report of a suite's ``data``; ``serve``: the figures of
+    serve_bench.py's JSON, if any."""
     m = data['machine']
     lines = ['# Benchmarks', '',
              'One run of `python -m nova_pwnetizer.bench.suite` on %d cores, QEMU %s '
@@ -90,7 +93,37 @@ def markdown(data):
         lines += fanout_reading(by)
     lines += ['', '![pause vs memory](img/pause-vs-memory.png)', '',
               '![pause vs dirty rate](img/pause-vs-dirty-rate.png)', '']
+    lines += serve_section(serve)
     return '\n'.join(lines)
+
+
+SERVE_FIGURES = (('active_s', 'API call to ACTIVE (s)'),
+                 ('serve_s', 'API call to serving on its own address, as itself (s)'),
+                 ('ready_s', "the engine's clone call, `pwnetizer_ready_s` (s)"))
+
+
+SERVE_JSON = 'serve-bench.json'
+
+
+def _seconds(value):
+    return '%.2f' % value if isinstance(value, (int, float)) else '-'
+
+
+def serve_section(serve):
+    """The clone of a cloud image serving as itself, in the test cloud
+    (``tools/cloud/serve_bench.py --json doc/serve-bench.json``)."""
+    if not serve:
+        return []
+    lines = ['## A clone of a cloud image serving as itself (test cloud)', '',
+             'Measured by `tools/cloud/serve_bench.py` through Nova\'s API (%s); '
+             'see doc/guest-step.md for what takes the time.' % serve.get('measured', ''),
+             '', '| figure | median | max | never |', '|---|---|---|---|']
+    for key, label in SERVE_FIGURES:
+        figure = serve['summary'].get(key) or {}
+        lines.append('| %s | %s | %s | %s of %d |' % (
+            label, _seconds(figure.get('median')), _seconds(figure.get('max')),
+            figure.get('never'), len(serve['runs'])))
+    return lines + ['']
 
 
 def _cell(data, size, workload):
@@ -215,8 +248,12 @@ def plots(data, directory):
 
 def write(data, doc_dir):
     os.makedirs(doc_dir, exist_ok=True)
+    serve = None
+    if os.path.exists(os.path.join(doc_dir, SERVE_JSON)):
+        with open(os.path.join(doc_dir, SERVE_JSON)) as f:
+            serve = json.load(f)
     with open(os.path.join(doc_dir, 'benchmarks.md'), 'w') as f:
-        f.write(markdown(data))
+        f.write(markdown(data, serve))
     plots(data, os.path.join(doc_dir, 'img'))
 
 

@@ -50,7 +50,7 @@ OPTS = [
              "the guest's network configuration to the clone's MACs, gives it a "
              "new machine-id (and DHCP DUID), reseeds its RNG from the host, "
              "sets its clock and host name, and renews its DHCP lease."),
-    cfg.IntOpt('guest_step_timeout', default=20, min=1,
+    cfg.IntOpt('guest_step_timeout', default=60, min=1,
                help='Seconds the guest step may take in all; past it the '
                     "clone's links are set up anyway and the clone reports the "
                     'step failed.'),

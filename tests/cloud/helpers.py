@@ -672,3 +672,35 @@ def live_migrate(cloud, server_id):
         'host': None, 'block_migration': 'auto'}}, cloud)
     server = wait_moved(cloud, server_id, before)
     return time.monotonic() - start, server['OS-EXT-SRV-ATTR:host']
+
+
+DEBIAN_FLAVOR = 'pwn.debian'
+DEBIAN_BOOT_TIMEOUT_S = 600    # TCG: cloud-init's Python alone takes a minute or two
+
+
+def boot_debian(cloud, net, servers, name, group):
+    """A server of the Debian 12 cloud image with a config drive, on the
+    tenant network in security group ``group``, its HTTP service up; its
+    id, address and first HTTP answer."""
+    flavors = cloud.ok(cloud.compute.get('/flavors'))['flavors']
+    body = {'server': {
+        'name': name, 'config_drive': True,
+        'imageRef': cloud_image(cloud, 'pwnetizer_cloudimage', 'debian12')['id'],
+        'flavorRef': next(f['id'] for f in flavors if f['name'] == DEBIAN_FLAVOR),
+        'networks': [{'uuid': net.id}], 'security_groups': [{'name': group}]}}
+    server = cloud.ok(cloud.compute.post('/servers', json=body), 202)['server']
+    servers.append(server['id'])
+    cloud.wait_status([server['id']])
+    ip = net.port(server['id'])['fixed_ips'][0]['ip_address']
+    return server['id'], ip, wait_http(net, ip, DEBIAN_BOOT_TIMEOUT_S)
+
+
+def delete_servers(cloud, server_ids):
+    """Delete ``server_ids`` and every clone made of them (also one the API
+    made but did not return), and wait until they are gone."""
+    for server_id in list(server_ids):
+        server_ids += [c['id'] for c in cloud.clones_of(server_id) if c['id'] not in server_ids]
+    for server_id in server_ids:
+        cloud.compute.delete('/servers/%s' % server_id)
+    for server_id in server_ids:
+        cloud.wait_gone(server_id, timeout=180)

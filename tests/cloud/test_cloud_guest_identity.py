@@ -21,27 +21,12 @@ from tests.cloud import helpers
 from tests.cloud.helpers import FIGURES
 from tests.cloud.helpers import TenantNetwork
 
-DEBIAN_FLAVOR = 'pwn.debian'
-BOOT_TIMEOUT_S = 600    # TCG: cloud-init's Python alone takes a minute or two
+BOOT_TIMEOUT_S = helpers.DEBIAN_BOOT_TIMEOUT_S
 SERVE_TIMEOUT_S = 60
 
 IDENTITY = ('cat /etc/machine-id; hostname; cat /run/systemd/netif/leases/* '
             '| sed -n "s/^CLIENTID=//p"; cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub; '
             'head -c 16 /dev/urandom | od -An -tx1 | tr -d " \\n"')
-
-
-def _boot_debian(cloud, net, servers, name, group):
-    flavors = cloud.ok(cloud.compute.get('/flavors'))['flavors']
-    body = {'server': {
-        'name': name, 'config_drive': True,
-        'imageRef': helpers.cloud_image(cloud, 'pwnetizer_cloudimage', 'debian12')['id'],
-        'flavorRef': next(f['id'] for f in flavors if f['name'] == DEBIAN_FLAVOR),
-        'networks': [{'uuid': net.id}], 'security_groups': [{'name': group}]}}
-    server = cloud.ok(cloud.compute.post('/servers', json=body), 202)['server']
-    servers.append(server['id'])
-    cloud.wait_status([server['id']])
-    ip = net.port(server['id'])['fixed_ips'][0]['ip_address']
-    return server['id'], ip, helpers.wait_http(net, ip, BOOT_TIMEOUT_S)
 
 
 def _identity(cloud, server_id):
@@ -79,7 +64,7 @@ def test_clones_of_a_cloud_image_come_up_as_themselves(cloud, servers):
     try:
         net.allow(group, 'icmp')
         net.allow(group, 'tcp', 80)
-        source_id, source_ip, first = _boot_debian(cloud, net, servers, 'pwn-id-web', group)
+        source_id, source_ip, first = helpers.boot_debian(cloud, net, servers, 'pwn-id-web', group)
         source_mac = net.port(source_id)['mac_address']
         source = _identity(cloud, source_id)
 
@@ -151,10 +136,5 @@ def test_clones_of_a_cloud_image_come_up_as_themselves(cloud, servers):
         assert _genid(cloud, clone_id) == genids[1]
         assert _identity(cloud, clone_id)['machine_id'] == before['machine_id']
     finally:
-        for server_id in list(servers):
-            servers += [c['id'] for c in cloud.clones_of(server_id) if c['id'] not in servers]
-        for server_id in servers:
-            cloud.compute.delete('/servers/%s' % server_id)
-        for server_id in servers:
-            cloud.wait_gone(server_id, timeout=180)
+        helpers.delete_servers(cloud, servers)
         net.delete_security_group(group)

@@ -37,3 +37,14 @@ def test_old_fanout_rows_without_cpu_still_render():
     data = {'machine': MACHINE, 'duration_s': 60, 'cells': [], 'fanout': [
         {'count': 2, 'mode': 'tree', 'total_s': 3.6, 'source_pauses': 1}]}
     assert '| 2 | 3.60 | - | 1 | - | - | - | - | - | - | - |' in report.markdown(data)
+
+
+def test_the_serve_figures_of_the_test_cloud_are_in_the_report():
+    serve = {'measured': 'today', 'runs': [{}, {}, {}],
+             'summary': {'serve_s': {'median': 14.184, 'max': 20.69, 'never': 1},
+                         'active_s': {'median': None, 'max': None, 'never': 3}}}
+    lines = report.serve_section(serve)
+    assert '| API call to serving on its own address, as itself (s) | 14.18 | 20.69 | 1 of 3 |' \
+        in lines
+    assert '| API call to ACTIVE (s) | - | - | 3 of 3 |' in lines
+    assert report.serve_section(None) == []

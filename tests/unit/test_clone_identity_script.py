@@ -394,6 +394,19 @@ def test_rng_mixed_without_python(guest):
     assert lines(done, 'rng') == ['mixed (no python3)']
 
 
+def test_no_python_when_the_kernel_reseeded_on_the_new_genid(guest):
+    guest.write('sys/bus/acpi/drivers/vmgenid/uevent', '')
+    done = rebind(guest, '--seed', SEED.hex(), '--genid-changed')
+    assert done.returncode == 0, done.stderr
+    assert guest.argvs('python3') == []
+    assert lines(done, 'rng') == ['mixed (the kernel reseeded on the new VM generation ID)']
+
+
+def test_a_new_genid_without_the_vmgenid_driver_still_reseeds(guest):
+    done = rebind(guest, '--seed', SEED.hex(), '--genid-changed')
+    assert lines(done, 'rng') == ['reseeded (ioctl)']
+
+
 def test_rng_mixed_when_the_ioctl_fails(guest):
     done = rebind(guest, '--seed', SEED.hex(), FAKE_RC_PYTHON3='1')
     assert lines(done, 'rng') == ['mixed (ioctl failed)']
@@ -816,3 +829,10 @@ def test_the_helper_and_the_script_agree(tmp_path):
     done = guest.run(*cis.rebind_args({OLD: NEW}, 'a' * 63, os.urandom(256), True, 'keep',
                                       'i' * 64))
     assert done.returncode == 0, done.stderr
+
+
+def test_rebind_args_say_when_the_genid_changed():
+    args = cis.rebind_args({OLD: NEW}, None, b'\1', False, 'new', None, genid_changed=True)
+    assert args[-1] == '--genid-changed'
+    assert '--genid-changed' not in cis.rebind_args({OLD: NEW}, None, b'\1', False, 'new',
+                                                    None)

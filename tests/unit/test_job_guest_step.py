@@ -73,7 +73,7 @@ def swap():
                                options_mod.CloneOptions(guardian=False, macs=[NEW],
                                                         **options))
         job.source_tree = job.live_tree = tree
-        job.identity = types.SimpleNamespace(uuid=CLONE_UUID)
+        job.identity = types.SimpleNamespace(uuid=CLONE_UUID, genid=None)
         job.clone = FakeClone(domainxml.parse(domainxml.tostring(tree)), log)
         job.events = FakeEvents(log)
         job._swap_nics()

@@ -72,7 +72,7 @@ def test_own_files_map_absolute_paths():
 def test_the_guest_step_defaults():
     found = options.CloneOptions().validate()
     assert (found.guest_step, found.guest_step_timeout_s, found.hostname,
-            found.ssh_host_keys, found.cloud_init) == ('auto', 20.0, None, False, 'keep')
+            found.ssh_host_keys, found.cloud_init) == ('auto', 60.0, None, False, 'keep')
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -134,7 +134,7 @@ def test_the_real_config_group_maps_to_valid_options():
     conf([], project='nova-pwnetizer', default_config_files=[])
     found = options.CloneOptions.from_conf(conf.pwnetizer).validate()
     assert (found.guest_step, found.guest_step_timeout_s, found.ssh_host_keys,
-            found.cloud_init) == ('auto', 20.0, False, 'keep')
+            found.cloud_init) == ('auto', 60.0, False, 'keep')
     conf.set_override('guest_cloud_init', 'new', group='pwnetizer')
     conf.set_override('guest_step_timeout', 5, group='pwnetizer')
     found = options.CloneOptions.from_conf(conf.pwnetizer).validate()

@@ -31,9 +31,6 @@ import uuid
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FLAVOR = 'pwn.debian'
-IMAGE_PROPERTY = ('pwnetizer_cloudimage', 'debian12')
-BOOT_TIMEOUT_S = 600     # TCG: cloud-init's Python alone takes a minute or two
 POLL_S = 0.2
 
 #: the figures with a median and maximum: (key, label)
@@ -53,18 +50,7 @@ def _helpers():
 
 def boot_source(cloud, net, made, group):
     """The Debian cloud image's server; its id, address and first answer."""
-    helpers = _helpers()
-    flavors = cloud.ok(cloud.compute.get('/flavors'))['flavors']
-    body = {'server': {
-        'name': 'pwn-serve-src', 'config_drive': True,
-        'imageRef': helpers.cloud_image(cloud, *IMAGE_PROPERTY)['id'],
-        'flavorRef': next(f['id'] for f in flavors if f['name'] == FLAVOR),
-        'networks': [{'uuid': net.id}], 'security_groups': [{'name': group}]}}
-    server = cloud.ok(cloud.compute.post('/servers', json=body), 202)['server']
-    made.append(server['id'])
-    cloud.wait_status([server['id']])
-    ip = net.port(server['id'])['fixed_ips'][0]['ip_address']
-    return server['id'], ip, helpers.wait_http(net, ip, BOOT_TIMEOUT_S)
+    return _helpers().boot_debian(cloud, net, made, 'pwn-serve-src', group)
 
 
 def http_token(net, ip):
@@ -240,13 +226,7 @@ def main(argv=None):
             print('no matplotlib: %s not drawn' % args.plot, file=sys.stderr)
         return 0
     finally:
-        for server_id in list(made):
-            # a clone the API made but that was not returned yet
-            made += [c['id'] for c in cloud.clones_of(server_id) if c['id'] not in made]
-        for server_id in made:
-            cloud.compute.delete('/servers/%s' % server_id)
-        for server_id in made:
-            cloud.wait_gone(server_id, timeout=180)
+        _helpers().delete_servers(cloud, made)
         net.delete_security_group(group)
 
 

@@ -67,14 +67,15 @@ def valid_hostname(name: str) -> bool:
 
 def rebind_args(macs: dict[str, str], hostname: str | None, seed: bytes,
                 ssh_host_keys: bool, cloud_init: str,
-                instance_id: str | None) -> list[str]:
+                instance_id: str | None, genid_changed: bool = False) -> list[str]:
     """The arguments of the ``rebind`` phase.
 
     ``macs`` maps each inherited MAC to its replacement; ``seed`` comes from
     the host's own random source (at most 256 bytes); ``cloud_init`` is
     ``keep`` (the clone continues the source's cloud-init instance under
     ``instance_id``, e.g. the clone's server UUID) or ``new`` (first-boot
-    behaviour at the clone's next boot).
+    behaviour at the clone's next boot).  ``genid_changed``: the clone has
+    a new VM generation ID, on which a Linux guest reseeds its RNG itself.
     """
     args = ['rebind'] + _mac_args(macs, required=False)
     if hostname is not None:
@@ -96,6 +97,8 @@ def rebind_args(macs: dict[str, str], hostname: str | None, seed: bytes,
         if not _INSTANCE_ID.match(instance_id):
             raise ValueError('instance id must be [A-Za-z0-9-]{1,64}: %r' % (instance_id,))
         args += ['--instance-id', instance_id]
+    if genid_changed:
+        args.append('--genid-changed')
     return args
 
 

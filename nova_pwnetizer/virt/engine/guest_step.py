@@ -49,10 +49,11 @@ class GuestStepReport:
 class GuestStep:
     """The guest step of one clone (``clone`` a running Guest)."""
 
-    def __init__(self, clone, options, instance_id: str):
+    def __init__(self, clone, options, instance_id: str, genid_changed: bool = False):
         self.clone = clone
         self.options = options
         self.instance_id = instance_id
+        self.genid_changed = genid_changed
         self.agent = guest_agent.GuestAgent(clone)
         self._started = None
         self._macs = {}
@@ -84,7 +85,8 @@ class GuestStep:
                 macs, self.options.hostname, os.urandom(SEED_BYTES),
                 self.options.ssh_host_keys, self.options.cloud_init,
                 # the script takes an instance id only to keep cloud-init's
-                self.instance_id if self.options.cloud_init == 'keep' else None)
+                self.instance_id if self.options.cloud_init == 'keep' else None,
+                genid_changed=self.genid_changed)
             self._rebind = self._start('rebind', args)
         except (exception.PwnetizerError, StepFailed, ValueError) as e:
             self._rebind = e

@@ -423,7 +423,8 @@ class CloneJob:
         self.final_interfaces = self._final_interfaces()
         if not self.options.start:
             return
-        step = guest_step.GuestStep(self.clone, self.options, self.identity.uuid)
+        step = guest_step.GuestStep(self.clone, self.options, self.identity.uuid,
+                                    genid_changed=self.identity.genid is not None)
         unavailable = step.available(self.live_tree)
         plugged = self.final_interfaces
         if unavailable is None:

@@ -62,7 +62,7 @@ class CloneOptions:
     # The guest step (guest_step.py): 'auto' runs it when the clone's guest
     # agent answers (its NICs stay link-down until it ran), 'off' never.
     guest_step: str = 'auto'
-    guest_step_timeout_s: float = 20.0
+    guest_step_timeout_s: float = 60.0
     hostname: str = None             # the clone's host name; default: the source's
     ssh_host_keys: bool = False      # new SSH host keys in the guest step
     # What cloud-init is told: 'keep' (the clone's instance id counts as

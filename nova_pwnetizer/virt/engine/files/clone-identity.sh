@@ -10,6 +10,7 @@
 #
 #   rebind --mac OLD=NEW [--mac OLD=NEW ...] [--hostname NAME] [--seed HEX]
 #          [--ssh-host-keys] [--cloud-init keep|new] [--instance-id ID]
+#          [--genid-changed]
 #   online --mac OLD=NEW [--mac OLD=NEW ...]
 #
 # stdout: one "key: value" line per thing done; stderr: why something could
@@ -66,6 +67,7 @@ NEWS=''
 HOSTNAME_NEW=''
 SEED=''
 SSH_KEYS=0
+GENID_CHANGED=0
 CLOUD_INIT=''
 INSTANCE_ID=''
 
@@ -164,6 +166,11 @@ while [ $# -gt 0 ]; do
         --ssh-host-keys)
             [ "$PHASE" = rebind ] || usage "$1 is for rebind only"
             SSH_KEYS=1
+            shift
+            ;;
+        --genid-changed)
+            [ "$PHASE" = rebind ] || usage "$1 is for rebind only"
+            GENID_CHANGED=1
             shift
             ;;
         *) usage "unknown argument '$1'" ;;
@@ -332,7 +339,12 @@ reseed() {
         say rng "unchanged (no seed given)"
         return 0
     fi
-    if have python3; then
+    if [ "$GENID_CHANGED" = 1 ] && [ -d "$R/sys/bus/acpi/drivers/vmgenid" ]; then
+        # the kernel's vmgenid driver (Linux >= 5.18) reseeded the CRNG when
+        # the host gave the clone its new VM generation ID: no python3 to
+        # start (seconds on a slow guest) for the ioctls
+        rs_why='the kernel reseeded on the new VM generation ID'
+    elif have python3; then
         python3 -I -S -c "$RNG_PY" "$SEED"
         case $? in
             0)
@@ -818,16 +830,33 @@ online() {
 
 # --- main ---------------------------------------------------------------------
 
+# Each part's time, in hundredths of a second of /proc/uptime (no process
+# started for it), as one last line: where a slow guest spends the step.
+TIMES=
+T_LAST=
+uptime_cs() {
+    read -r t_up _ <"$R/proc/uptime" 2>/dev/null || return 1
+    T_NOW=$(( ${t_up%.*}${t_up#*.} ))
+}
+uptime_cs && T_LAST=$T_NOW
+mark() {
+    if [ -n "$T_LAST" ] && uptime_cs; then
+        TIMES="$TIMES $1=$((T_NOW - T_LAST))"
+        T_LAST=$T_NOW
+    fi
+}
+
 if [ "$PHASE" = rebind ]; then
-    reseed
-    machine_id
-    rebind_all
-    random_seed
-    set_hostname
-    dhcp_identity
-    ssh_host_keys
-    cloud_init
+    reseed; mark rng
+    machine_id; mark machine-id
+    rebind_all; mark network-config
+    random_seed; mark random-seed
+    set_hostname; mark hostname
+    dhcp_identity; mark dhcp-identity
+    ssh_host_keys; mark ssh
+    cloud_init; mark cloud-init
 else
-    online
+    online; mark online
 fi
+[ -z "$TIMES" ] || say timing "centiseconds:$TIMES"
 exit $RC
