@@ -536,19 +536,20 @@ class CloneSpawn:
         if result.warnings:
             self.instance.metadata[WARNING_KEY] = '; '.join(
                 result.warnings)[:METADATA_VALUE_MAX]
+        step = result.guest_step
+        if step:    # (none when the engine left the clone paused)
+            status = step.get('status') or 'off'
+            self.instance.metadata[GUEST_STEP_KEY] = (
+                status if not step.get('reason')
+                else '%s: %s' % (status, step['reason']))[:METADATA_VALUE_MAX]
         self.instance.save()
-        self._record_guest_step(result.guest_step)
+        if step:
+            self._record_guest_step(status, step.get('reason'))
 
-    def _record_guest_step(self, step: dict) -> None:
-        """The guest step's outcome on the clone's action (an event that
-        succeeds only when the guest was made itself) and in its metadata."""
-        if not step:    # the engine left the clone paused: no guest step
-            return
-        status = step.get('status') or 'off'
+    def _record_guest_step(self, status: str, reason: str) -> None:
+        """The guest step's outcome on the clone's action: an event that
+        succeeds only when the guest was made itself."""
         event = GUEST_STEP_EVENT
-        self.instance.metadata[GUEST_STEP_KEY] = (
-            status if not step.get('reason') else '%s: %s' % (status, step['reason']))[:255]
-        self.instance.save()
         try:
             objects.InstanceActionEvent.event_start(self.context, self.instance.uuid, event,
                                                     want_result=False,
@@ -568,7 +569,7 @@ class CloneSpawn:
                         instance=self.instance)
         if status != 'done':
             LOG.warning('The guest step did not make this clone itself (%s): %s', status,
-                        step.get('reason'), instance=self.instance)
+                        reason, instance=self.instance)
 
     # -- failure -----------------------------------------------------------
 
